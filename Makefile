@@ -70,8 +70,10 @@ unit: venv host-tools collection
 
 lint: ruff ansible-lint sanity
 
+# The default scenario runs Ansible with -vvv and --diff; its log must not contain any secret.
 molecule: venv image collection
-	HAVIP_LAB_IMAGE=$$(cat build/lab-image) molecule test --all
+	HAVIP_LAB_IMAGE=$$(cat build/lab-image) molecule test --all 2>&1 | tee build/molecule.log
+	lab/no-secrets.sh build/molecule.log
 
 # Static checks and unit tests run side by side; Molecule runs alone afterwards, so that the
 # failover timings it asserts are not disturbed by a loaded CPU.

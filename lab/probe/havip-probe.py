@@ -16,6 +16,7 @@ Standard library only: the probe container has nothing but python3.
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import socket
 import sys
@@ -68,7 +69,7 @@ def analyse(samples: list[tuple[float, str | None]]) -> dict:
     report["segments"] = [[n, round(a, 3), round(b, 3)] for n, a, b in segments]
     report["switches"] = len(segments) - 1
     worst, start = 0.0, None
-    for (t0, _n0), (t1, _n1) in zip(answers, answers[1:]):
+    for (t0, _n0), (t1, _n1) in itertools.pairwise(answers):
         if t1 - t0 > worst:
             worst, start = t1 - t0, t0
     report["outage_s"] = round(worst, 3)

@@ -70,14 +70,14 @@ def test_config_matches_inventory(host):
     assert re.search(r"^\s*garp_master_delay 1$", text, re.M)  # R4c
     assert re.search(r"^\s*garp_master_refresh 5$", text, re.M)  # R4c
     for inst in instances(host.backend.get_hostname()):
-        block = re.search(r"vrrp_instance %s \{(.*?)\n\}" % re.escape(inst["name"]), text, re.S)
+        block = re.search(rf"vrrp_instance {re.escape(inst['name'])} \{{(.*?)\n\}}", text, re.S)
         assert block, f"vrrp_instance {inst['name']} missing"
         body = block.group(1)
-        assert re.search(r"^\s*virtual_router_id %d$" % inst["virtual_router_id"], body, re.M)
-        assert re.search(r"^\s*advert_int %s$" % inst.get("advert_int", 5), body, re.M)
+        assert re.search(rf"^\s*virtual_router_id {inst['virtual_router_id']}$", body, re.M)
+        assert re.search(rf"^\s*advert_int {inst.get('advert_int', 5)}$", body, re.M)
         assert re.search(r"^\s*state BACKUP$", body, re.M)
         assert re.search(r"^\s*nopreempt$", body, re.M)
-        assert re.search(r"^\s*unicast_src_ip %s$" % re.escape(me), body, re.M)  # R4a
+        assert re.search(rf"^\s*unicast_src_ip {re.escape(me)}$", body, re.M)  # R4a
         peer_block = re.search(r"unicast_peer \{(.*?)\}", body, re.S).group(1).split()
         assert sorted(peer_block) == peers
         vip_block = re.search(r"virtual_ipaddress \{(.*?)\}", body, re.S).group(1)
