@@ -1,0 +1,311 @@
+# Copyright: havip.tencentcloud contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Filters that turn the role variables of a VRRP cluster into a checked plan.
+
+The keepalived role and the vrrp_agent role render the same keepalived.conf; both resolve their
+instances and run the guide's rules (R3, R4) here, on the controller, before anything changes on
+a host. Every message names the variable, the bad value and the rule; auth_pass never appears.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+
+from ansible.errors import AnsibleFilterError
+
+# R3: the guide's instance settings, used where neither the instance nor the role defaults say.
+MAX_VIPS_PER_INTERFACE = 5  # R4f: at most five HAVIPs bound to one ENI
+AUTH_PASS_MAX = 8  # Keepalived silently truncates longer PASS passwords
+ADVERT_INT_RANGE = (1, 255)  # VRRPv2 carries advert_int as whole seconds in one byte
+SCRIPT_INTERVAL_RANGE = (1, 3600)
+NAME_RE = re.compile(r"^[A-Za-z0-9_.-]+$")
+STATES = ("BACKUP", "MASTER")
+
+
+def _ip_of(facts, interface):
+    """The primary IPv4 address of ``interface`` in a host's facts, or None."""
+    if not facts:
+        return None
+    entry = facts.get(interface.replace("-", "_")) or facts.get(interface) or {}
+    return (entry.get("ipv4") or {}).get("address")
+
+
+def _network_of(facts, interface):
+    if not facts:
+        return None
+    entry = facts.get(interface.replace("-", "_")) or facts.get(interface) or {}
+    ipv4 = entry.get("ipv4") or {}
+    if not ipv4.get("address") or not ipv4.get("netmask"):
+        return None
+    return ipaddress.ip_interface("{}/{}".format(ipv4["address"], ipv4["netmask"])).network
+
+
+def vrrp_instances(instances, defaults, hostname, hostvars, cluster_hosts):
+    """Merge each instance with the role defaults and resolve unicast_src_ip and unicast_peers.
+
+    Peers default to the other members of the cluster group: their ``keepalived_unicast_src_ip``
+    when set, else the IPv4 address of the instance's interface in their facts. An address that
+    cannot be resolved stays None: vrrp_config_errors reports it.
+    """
+    if not isinstance(instances, list):
+        raise AnsibleFilterError(
+            f"keepalived_instances must be a list of VRRP instances (R3), got {type(instances).__name__}"
+        )
+    resolved = []
+    for item in instances:
+        if not isinstance(item, dict):
+            raise AnsibleFilterError(f"keepalived_instances: each instance must be a dict (R3), got {item!r}")
+        inst = dict(defaults or {})
+        inst.update(item)
+        interface = inst.get("interface", "eth0")
+        own_facts = (hostvars.get(hostname) or {}).get("ansible_facts") or {}
+        own_vars = hostvars.get(hostname) or {}
+        if not inst.get("unicast_src_ip"):
+            inst["unicast_src_ip"] = own_vars.get("keepalived_unicast_src_ip") or _ip_of(own_facts, interface)
+        if not inst.get("unicast_peers"):
+            peers = []
+            for peer in cluster_hosts or []:
+                if peer == hostname:
+                    continue
+                peer_vars = hostvars.get(peer) or {}
+                peers.append(
+                    peer_vars.get("keepalived_unicast_src_ip") or _ip_of(peer_vars.get("ansible_facts"), interface)
+                )
+            inst["unicast_peers"] = peers
+        # The own interface is always tracked; Keepalived 2.2.7 rejects naming it (REQUIREMENTS.md).
+        inst["track_interfaces"] = [i for i in inst.get("track_interfaces") or [] if i != interface]
+        inst["virtual_ipaddresses"] = list(inst.get("virtual_ipaddresses") or [])
+        resolved.append(inst)
+    return resolved
+
+
+def vrrp_foreign_vrids(hostvars, all_hosts, cluster_group, own_hosts):
+    """VRIDs used by the other clusters of the inventory: {vrid: cluster group name} (R4d)."""
+    foreign = {}
+    own = set(own_hosts or [])
+    for host in all_hosts or []:
+        if host in own:
+            continue
+        hv = hostvars.get(host) or {}
+        group = hv.get("keepalived_cluster_group")
+        if not group or group == cluster_group:
+            continue
+        for inst in hv.get("keepalived_instances") or []:
+            if isinstance(inst, dict) and "virtual_router_id" in inst:
+                foreign.setdefault(inst["virtual_router_id"], group)
+    return foreign
+
+
+def _int_in(value, low, high):
+    return isinstance(value, int) and not isinstance(value, bool) and low <= value <= high
+
+
+def _num_in(value, low, high):
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and low <= value <= high
+
+
+def _check_identity(inst, where, foreign_vrids, errors):
+    """Name, VRID, state, preemption, priority, timing and authentication (R3, R4d, R4g)."""
+    name = inst.get("name")
+    if not isinstance(name, str) or not NAME_RE.match(name):
+        errors.append(f"keepalived_instances: name {name!r} must be letters, digits, '_', '.', '-' (R3)")
+    vrid = inst.get("virtual_router_id")
+    if not _int_in(vrid, 1, 255):
+        errors.append(f"{where}.virtual_router_id={vrid!r}: must be an integer 1-255 (R4d)")
+    elif vrid in foreign_vrids:
+        errors.append(
+            f"{where}.virtual_router_id={vrid}: already used by cluster group '{foreign_vrids[vrid]}'; each "
+            "primary/backup cluster in a VPC needs a unique virtual_router_id (R4d)"
+        )
+    state = inst.get("state")
+    if state not in STATES:
+        errors.append(f"{where}.state={state!r}: must be BACKUP or MASTER (R3)")
+    if inst.get("nopreempt") and state != "BACKUP":
+        errors.append(f"{where}.state={state!r}: nopreempt needs state BACKUP (R3)")
+    delay = inst.get("preempt_delay")
+    if delay is not None and not _int_in(delay, 0, 1000):
+        errors.append(f"{where}.preempt_delay={delay!r}: must be an integer 0-1000 seconds (R3)")
+    elif delay and inst.get("nopreempt"):
+        errors.append(
+            f"{where}.preempt_delay={delay}: has no effect with nopreempt; set nopreempt: false and state MASTER (R3)"
+        )
+    priority, advert = inst.get("priority"), inst.get("advert_int")
+    if not _int_in(priority, 1, 254):
+        errors.append(f"{where}.priority={priority!r}: must be an integer 1-254 (R3)")
+    if not _int_in(advert, *ADVERT_INT_RANGE):
+        low, high = ADVERT_INT_RANGE
+        errors.append(
+            f"{where}.advert_int={advert!r}: must be an integer {low}-{high} seconds; small values flap, large "
+            "ones lengthen the outage (R4g)"
+        )
+    auth = inst.get("auth_pass")
+    if not isinstance(auth, str) or not 1 <= len(auth) <= AUTH_PASS_MAX or re.search(r'[\s"#!]', auth):
+        # Never echo the value: it is the cluster's shared secret.
+        errors.append(
+            f"{where}.auth_pass: must be 1-{AUTH_PASS_MAX} characters without spaces, quotes, '#' or '!' "
+            "(Keepalived truncates longer ones; R3 PASS authentication); value not shown"
+        )
+
+
+def _check_addresses(inst, where, facts, errors):
+    """Interface, unicast source and peers, VIPs inside the interface's subnet (R1, R3, R4a)."""
+    interface = inst.get("interface")
+    if not isinstance(interface, str) or not interface:
+        errors.append(f"{where}.interface={interface!r}: must name the ENI, such as eth0 (R3)")
+        interface = ""
+    elif facts and interface.replace("-", "_") not in facts and interface not in (facts.get("interfaces") or []):
+        errors.append(f"{where}.interface={interface!r}: no such interface on this host (R3)")
+    src = inst.get("unicast_src_ip")
+    if not src:
+        errors.append(
+            f"{where}.unicast_src_ip: cannot be derived from the facts of interface {interface!r}; gather facts "
+            "or set keepalived_unicast_src_ip (R3, R4a)"
+        )
+    peers = inst.get("unicast_peers") or []
+    if not peers:
+        errors.append(
+            f"{where}.unicast_peers: empty; VRRP must be unicast to the other node (R4a): put both nodes in the "
+            "group named by keepalived_cluster_group or set unicast_peers"
+        )
+    for peer in peers:
+        if not peer:
+            errors.append(
+                f"{where}.unicast_peers: a peer's address cannot be derived (no facts for it); gather facts for "
+                "the whole cluster or set unicast_peers (R4a)"
+            )
+        elif src and peer == src:
+            errors.append(f"{where}.unicast_peers: {peer} is this node's own address (R3)")
+    for addr in [src, *peers]:
+        if addr:
+            try:
+                ipaddress.IPv4Address(addr)
+            except ValueError:
+                errors.append(f"{where}: {addr!r} is not an IPv4 address (R3)")
+    _check_vips(inst, where, interface, facts, node_addresses=[src, *peers], errors=errors)
+
+
+def _check_vips(inst, where, interface, facts, *, node_addresses, errors):
+    """Each VIP is an IPv4 address inside the interface's subnet and not a node's own (R1, R3)."""
+    network = _network_of(facts, interface) if interface else None
+    vips = inst.get("virtual_ipaddresses") or []
+    if not vips:
+        errors.append(f"{where}.virtual_ipaddresses: at least one HAVIP is needed (R3)")
+    for vip in vips:
+        try:
+            addr = ipaddress.IPv4Interface(str(vip)).ip
+        except ValueError:
+            errors.append(f"{where}.virtual_ipaddresses: {vip!r} is not an IPv4 address (R3)")
+            continue
+        if network is not None and addr not in network:
+            errors.append(
+                f"{where}.virtual_ipaddresses: {addr} is outside {interface}'s subnet {network}; a HAVIP is "
+                "subnet-scoped (R1)"
+            )
+        if str(addr) in node_addresses:
+            errors.append(f"{where}.virtual_ipaddresses: {addr} is a node's own address (R1)")
+
+
+def _check_announce_and_tracking(inst, where, scripts, errors):
+    """GARP timers (R4c) and track_script references (R3)."""
+    for key in ("garp_master_delay", "garp_master_refresh"):
+        value = inst.get(key)
+        if not _int_in(value, 1, 3600):
+            errors.append(
+                f"{where}.{key}={value!r}: must be an integer 1-3600; the VPC learns where the HAVIP lives from "
+                "these ARP announcements (R4c)"
+            )
+    known = {s.get("name") for s in scripts if isinstance(s, dict)}
+    for script in inst.get("track_scripts") or []:
+        if script not in known:
+            errors.append(f"{where}.track_scripts: {script!r} is not defined in keepalived_vrrp_scripts (R3)")
+
+
+def _check_instance(inst, scripts, facts, foreign_vrids, errors):
+    where = "keepalived_instances[{}]".format(inst.get("name") or "?")
+    _check_identity(inst, where, foreign_vrids, errors)
+    _check_addresses(inst, where, facts, errors)
+    _check_announce_and_tracking(inst, where, scripts, errors)
+
+
+def _check_script(script, errors):
+    name = script.get("name") if isinstance(script, dict) else None
+    where = "keepalived_vrrp_scripts[{}]".format(name or "?")
+    if not isinstance(name, str) or not NAME_RE.match(name):
+        errors.append(f"keepalived_vrrp_scripts: name {name!r} must be letters, digits, '_', '.', '-' (R3)")
+        return
+    path = str(script.get("script") or "")
+    if not path.startswith("/"):
+        errors.append(f"{where}.script={path!r}: must be an absolute path (R3)")
+    interval = script.get("interval")
+    if not _int_in(interval, *SCRIPT_INTERVAL_RANGE):
+        errors.append(f"{where}.interval={interval!r}: must be an integer 1-3600 seconds (R4h)")
+    timeout = script.get("timeout")
+    if timeout is not None and (not _num_in(timeout, 1, 3600) or (_int_in(interval, 1, 3600) and timeout > interval)):
+        errors.append(
+            f"{where}.timeout={timeout!r}: must be 1 s up to the interval ({interval}); a slow script must not "
+            "put the node in FAULT (R4h)"
+        )
+    for key in ("fall", "rise"):
+        value = script.get(key)
+        if value is not None and not _int_in(value, 1, 255):
+            errors.append(f"{where}.{key}={value!r}: must be an integer 1-255 (R3)")
+    weight = script.get("weight")
+    if weight is not None and not _int_in(weight, -253, 253):
+        errors.append(f"{where}.weight={weight!r}: must be an integer -253..253 (R3)")
+
+
+def vrrp_config_errors(instances, scripts, facts, foreign_vrids=None, global_extra=None):
+    """Every broken rule of R3/R4 in one host's resolved plan, as a list of messages (empty: fine)."""
+    errors = []
+    scripts = scripts or []
+    for script in scripts:
+        _check_script(script, errors)
+    names = [s.get("name") for s in scripts if isinstance(s, dict)]
+    for dup in sorted({n for n in names if names.count(n) > 1}):
+        errors.append(f"keepalived_vrrp_scripts: name {dup!r} is defined twice (R3)")
+    if not instances:
+        errors.append("keepalived_instances: at least one VRRP instance is needed (R3)")
+    for inst in instances or []:
+        _check_instance(inst, scripts, facts or {}, foreign_vrids or {}, errors)
+    vrids = [i.get("virtual_router_id") for i in instances or []]
+    for dup in sorted({v for v in vrids if vrids.count(v) > 1 and v is not None}):
+        errors.append(f"keepalived_instances: virtual_router_id {dup} is used twice on this node (R4d)")
+    inst_names = [i.get("name") for i in instances or []]
+    for dup in sorted({n for n in inst_names if inst_names.count(n) > 1 and n}):
+        errors.append(f"keepalived_instances: name {dup!r} is used twice (R3)")
+    per_interface = {}
+    for inst in instances or []:
+        per_interface.setdefault(inst.get("interface"), []).extend(inst.get("virtual_ipaddresses") or [])
+    for interface, vips in sorted(per_interface.items(), key=lambda kv: str(kv[0])):
+        if len(vips) > MAX_VIPS_PER_INTERFACE:
+            errors.append(
+                "keepalived_instances: {} VIPs on interface {} ({}); at most {} HAVIPs per ENI (R4f)".format(
+                    len(vips), interface, ", ".join(map(str, vips)), MAX_VIPS_PER_INTERFACE
+                )
+            )
+    for line in global_extra or []:
+        if str(line).split()[:1] == ["vrrp_strict"]:
+            errors.append("keepalived_global_defs_extra: 'vrrp_strict' is refused; it breaks unicast VRRP (R4e)")
+    return errors
+
+
+def vrrp_garp_master_repeat(instances, configured=None):
+    """R4f: with several VIPs, vrrp_garp_master_repeat 1 unless the user chose a value."""
+    if configured:
+        return configured
+    if any(len(i.get("virtual_ipaddresses") or []) > 1 for i in instances or []):
+        return 1
+    return None
+
+
+class FilterModule:
+    """VRRP planning filters shared by the keepalived and vrrp_agent roles."""
+
+    def filters(self):
+        return {
+            "vrrp_instances": vrrp_instances,
+            "vrrp_foreign_vrids": vrrp_foreign_vrids,
+            "vrrp_config_errors": vrrp_config_errors,
+            "vrrp_garp_master_repeat": vrrp_garp_master_repeat,
+        }
