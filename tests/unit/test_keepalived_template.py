@@ -26,7 +26,7 @@ def run_playbook(render_dir: Path, *extra: str) -> subprocess.CompletedProcess:
     cmd = [
         str(Path(sys.executable).parent / "ansible-playbook"),
         "-i",
-        str(PLAYBOOKS / "guide_inventory.yml"),
+        str(Path(__file__).parent / "inventory" / "guide.yml"),
         str(PLAYBOOKS / "render_keepalived.yml"),
         "-e",
         f"render_dir={render_dir}",
