@@ -1,4 +1,4 @@
-"""The failover probe (lab/probe/havip-probe.py) against real whoami servers on loopback."""
+"""The failover probe (lab/probe/havip_probe.py) against real whoami servers on loopback."""
 import http.server
 import importlib.util
 import pathlib
@@ -17,8 +17,8 @@ def load(name, path):
     return module
 
 
-probe = load("havip_probe", "lab/probe/havip-probe.py")
-whoami = load("havip_whoami", "lab/services/havip-whoami.py")
+probe = load("havip_probe", "lab/probe/havip_probe.py")
+whoami = load("havip_whoami", "lab/services/havip_whoami.py")
 
 
 def test_analyse_finds_longest_gap_and_switch():
