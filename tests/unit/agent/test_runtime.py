@@ -1,0 +1,190 @@
+"""The agent's thin I/O helpers that need neither root nor a network: track and notify scripts
+(R3, R4h), status file, Prometheus metrics, structured logs and the command line."""
+
+import contextlib
+import subprocess
+import sys
+import time
+import urllib.request
+
+import pytest
+from havip_vrrp import __main__ as cli
+from havip_vrrp import config, scripts, status
+from havip_vrrp.daemon import _quote
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from .test_config import GUIDE_PRIMARY
+
+
+def drive(track, timeout=5.0):
+    """Poll a TrackScript until it reports a change (or the time is up)."""
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        changed = track.poll(time.monotonic())
+        if changed is not None:
+            return changed
+        time.sleep(0.01)
+    return None
+
+
+def test_track_script_fall_and_rise(tmp_path):
+    flag = tmp_path / "ok"
+    flag.write_text("")
+    script = config.VrrpScript("chk", script=f"test -e {flag}", interval=0.05, fall=2, rise=2)
+    track = scripts.TrackScript(script)
+    assert track.ok
+    flag.unlink()
+    assert drive(track) is False
+    assert track.last_result == "exit 1"
+    flag.write_text("")
+    assert drive(track) is True
+
+
+def test_hung_track_script_is_killed_and_fails():
+    script = config.VrrpScript("slow", script="sleep 30", interval=0.05, timeout=0.2)
+    track = scripts.TrackScript(script)
+    start = time.monotonic()
+    assert drive(track) is False
+    assert track.last_result == "timeout"
+    assert time.monotonic() - start < 3
+    track.stop()
+
+
+def test_missing_track_script_fails():
+    track = scripts.TrackScript(config.VrrpScript("x", script="/nonexistent/check", interval=1))
+    assert track.poll(0.0) is False
+    assert track.last_result.startswith("cannot start")
+
+
+def test_unknown_script_user_is_a_failure_not_a_crash():
+    track = scripts.TrackScript(config.VrrpScript("x", script="/bin/true", interval=1), "no_such_user_hv")
+    if scripts.os.geteuid() != 0:
+        pytest.skip("script_user only applies when running as root")
+    assert track.poll(0.0) is False
+    assert "unknown script_user" in track.last_result
+
+
+def test_notify_commands_like_keepalived():
+    inst = config.parse(GUIDE_PRIMARY).instances["VI_1"]
+    assert scripts.notify_commands(inst, "MASTER", 100) == [["/etc/keepalived/notify_action.sh", "MASTER"]]
+    inst.notify = "/usr/local/bin/n.sh --flag"
+    assert scripts.notify_commands(inst, "STOP", 100)[-1] == [
+        "/usr/local/bin/n.sh", "--flag", "INSTANCE", "VI_1", "STOP", "100",
+    ]
+
+
+def test_notify_runner_runs_and_reaps(tmp_path):
+    out = tmp_path / "out"
+    runner = scripts.NotifyRunner(timeout=5)
+    assert runner.run(["/bin/sh", "-c", f"echo $0 > {out}", "MASTER"], 0.0) is None
+    runner.wait(timeout=5)
+    assert out.read_text().strip() == "MASTER"
+    assert runner.run(["/nonexistent/notify"], 0.0)
+
+
+SNAPSHOT = {
+    "pid": 42,
+    "config": "/etc/keepalived/keepalived.conf",
+    "instances": {
+        "VI_1": {
+            "state": "MASTER", "vrid": 51, "interface": "eth0", "priority": 100, "effective_priority": 100,
+            "vips": ["172.16.16.12"], "master_since": 1000.0, "last_failover": 1000.0, "master_ip": "172.16.16.5",
+            "peers": {"172.16.16.6": {"priority": 100, "last_seen": 1009.0}},
+            "transitions": 2, "adverts_sent": 7, "adverts_received": 3,
+        }
+    },
+    "adverts_dropped": {"bad_auth": 2},
+}  # fmt: skip
+
+
+def test_status_file_round_trip_and_text(tmp_path):
+    path = tmp_path / "run" / "status.json"
+    status.write_status(str(path), SNAPSHOT)
+    assert status.read_status(str(path)) == SNAPSHOT
+    text = status.format_status(SNAPSHOT, now=1010.0)
+    assert "instance VI_1: MASTER" in text
+    assert "master since: 1970-01-01T00:16:40Z (10s ago)" in text
+    assert "peer 172.16.16.6: priority 100" in text
+    assert "dropped: bad_auth 2" in text
+
+
+def test_metrics_text():
+    text = status.render_metrics(SNAPSHOT)
+    assert 'havip_vrrp_state{instance="VI_1",state="MASTER"} 2' in text
+    assert 'havip_vrrp_transitions_total{instance="VI_1"} 2' in text
+    assert 'havip_vrrp_adverts_sent_total{instance="VI_1"} 7' in text
+    assert 'havip_vrrp_adverts_received_total{instance="VI_1"} 3' in text
+    assert 'havip_vrrp_adverts_dropped_total{reason="bad_auth"} 2' in text
+    assert 'havip_vrrp_last_failover_timestamp_seconds{instance="VI_1"} 1000.000' in text
+    assert "# TYPE havip_vrrp_transitions_total counter" in text
+
+
+def test_metrics_server_on_loopback():
+    server = status.MetricsServer(port=0)
+    try:
+        body = status.render_metrics(SNAPSHOT)
+        result = {}
+
+        def fetch():
+            result["body"] = urllib.request.urlopen(f"http://127.0.0.1:{server.port}/metrics", timeout=5).read()
+
+        import threading  # noqa: PLC0415
+
+        thread = threading.Thread(target=fetch)
+        thread.start()
+        end = time.monotonic() + 5
+        while thread.is_alive() and time.monotonic() < end:
+            server.handle(body)
+            time.sleep(0.01)
+        thread.join(timeout=5)
+        assert result["body"].decode() == body
+    finally:
+        server.close()
+
+
+def test_log_quoting():
+    assert _quote("MASTER") == "MASTER"
+    assert _quote("higher priority advert") == '"higher priority advert"'
+    assert _quote('a"b') == '"a\\"b"'
+    assert _quote("") == '""'
+
+
+def test_check_config_cli(tmp_path, capsys):
+    good = tmp_path / "keepalived.conf"
+    good.write_text(GUIDE_PRIMARY)
+    assert cli.main(["--check-config", "-f", str(good)]) == 0
+    bad = tmp_path / "bad.conf"
+    bad.write_text(GUIDE_PRIMARY.replace("    nopreempt\n", "    nopreempt\n    vrrp_strict\n"))
+    assert cli.main(["--check-config", "-f", str(bad)]) == 1
+    assert f"{bad}:27: unknown or unsupported vrrp_instance keyword 'vrrp_strict'" in capsys.readouterr().err
+
+
+def test_cli_as_module(tmp_path):
+    good = tmp_path / "keepalived.conf"
+    good.write_text(GUIDE_PRIMARY)
+    env_path = str(cli.__file__).rsplit("/havip_vrrp/", 1)[0]
+    proc = subprocess.run([sys.executable, "-m", "havip_vrrp", "--check-config", "-f", str(good)],
+                          capture_output=True, text=True, env={"PYTHONPATH": env_path}, check=False)
+    assert proc.returncode == 0, proc.stderr
+    proc = subprocess.run([sys.executable, "-m", "havip_vrrp", "status", "--status-file", str(tmp_path / "none")],
+                          capture_output=True, text=True, env={"PYTHONPATH": env_path}, check=False)
+    assert proc.returncode == 3
+
+
+@pytest.mark.parametrize("args", [[], ["bogus"]])
+def test_cli_usage(args):
+    with pytest.raises(SystemExit) if args else pytest.raises(AssertionError):
+        assert cli.main(args) != 2
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.sampled_from([*'{}"#!\n ab1.0/', "vrrp_instance", "global_defs", "priority", "virtual_router_id", " 51"]),
+        max_size=40,
+    ).map("".join)
+)
+def test_config_parser_only_raises_config_error(text):
+    with contextlib.suppress(config.ConfigError):
+        config.parse(text)
