@@ -9,8 +9,9 @@ reports=build/drills/lab
 mkdir -p "$reports"
 
 echo "== site.yml against the lab (log: build/demo-site.log)"
-ansible-playbook -i "$inventory" site.yml | tee build/demo-site.log | grep -E "master:|PLAY RECAP|ok=|failed=" || true
-grep -q "failed=0" build/demo-site.log || { echo "site.yml failed: see build/demo-site.log" >&2; exit 1; }
+ansible-playbook -i "$inventory" site.yml >build/demo-site.log 2>&1 \
+    || { tail -30 build/demo-site.log >&2; echo "site.yml failed: see build/demo-site.log" >&2; exit 1; }
+grep -A3 "PLAY RECAP" build/demo-site.log
 master_line=$(grep -Eo "master: [a-z0-9-]+" build/demo-site.log | tail -1)
 
 echo "== failover drill: graceful stop of Keepalived on the master (log: build/demo-drill.log)"

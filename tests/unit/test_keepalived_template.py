@@ -38,13 +38,12 @@ def run_playbook(render_dir: Path, *extra: str) -> subprocess.CompletedProcess:
 
 
 @pytest.fixture(scope="module")
-def rendered(tmp_path_factory) -> Path:
+def rendered() -> Path:
     # Keepalived's script security refuses scripts under a world-writable directory such as /tmp:
     # render inside the checkout's build/ (root-owned, not group/other-writable).
     base = ROOT / "build" / "test-render"
     base.mkdir(parents=True, exist_ok=True)
-    out = Path(tmp_path_factory.mktemp("x").name)  # a unique name per xdist worker
-    render_dir = base / out.name
+    render_dir = base / f"guide-{os.getpid()}"  # one per xdist worker
     shutil.rmtree(render_dir, ignore_errors=True)
     render_dir.mkdir()
     proc = run_playbook(render_dir)
