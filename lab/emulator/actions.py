@@ -1,0 +1,706 @@
+"""The VPC API actions the collection uses, with Tencent's parameter rules and error codes.
+
+Error codes are the ones Tencent documents for these actions (the SDK lists them in
+tencentcloud/vpc/v20170312/errorcodes.py). Asynchronous actions (HaVipAssociateAddressIp,
+HaVipDisassociateAddressIp) return a RequestId that is also a task id for DescribeVpcTaskResult:
+the task stays RUNNING for ``task_delay`` seconds, then its effect is applied and it reports
+SUCCESS. Pending tasks are settled at the start of every call (and of every announcement).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+import time
+import uuid
+
+from .store import Store
+
+MAX_LIMIT = 100
+DEFAULT_LIMIT = 20
+MAX_FILTERS = 10
+MAX_FILTER_VALUES = 5
+MAX_ASSOCIATIONS = 10
+MAX_HAVIPS_PER_ENI = 5  # R4f: at most five HAVIPs on one ENI
+MAX_NAME = 60
+MAX_CLIENT_TOKEN = 64
+NEVER_FLUSHED = "0000-00-00 00:00:00"
+
+ID_PATTERNS = {
+    prefix: re.compile(rf"^{prefix}-[0-9a-z]{{8}}$") for prefix in ("havip", "vpc", "subnet", "eni", "ins", "eip")
+}
+
+MUTATING = frozenset({
+    "CreateHaVip", "ModifyHaVipAttribute", "DeleteHaVip", "AssociateHaVipInstance", "DisassociateHaVipInstance",
+    "HaVipAssociateAddressIp", "HaVipDisassociateAddressIp", "AllocateAddresses", "ReleaseAddresses",
+})
+
+
+class ApiError(Exception):
+    """A Tencent Cloud API error: answered as {"Response": {"Error": {"Code", "Message"}, ...}}."""
+
+    def __init__(self, code: str, message: str):
+        super().__init__(f"{code}: {message}")
+        self.code = code
+        self.message = message
+
+
+# --- parameter helpers ---------------------------------------------------------------------------
+def _string(params: dict, name: str, required: bool = False) -> str | None:
+    value = params.get(name)
+    if value is None or value == "":
+        if required:
+            raise ApiError("MissingParameter", f"The request is missing a required parameter `{name}`.")
+        return None
+    if not isinstance(value, str):
+        raise ApiError("InvalidParameter", f"The parameter `{name}` must be a string.")
+    return value
+
+
+def _id(params: dict, name: str, prefix: str, required: bool = False) -> str | None:
+    value = _string(params, name, required)
+    if value is not None:
+        _check_id(name, value, prefix)
+    return value
+
+
+def _check_id(name: str, value, prefix: str) -> str:
+    if not isinstance(value, str) or not ID_PATTERNS[prefix].match(value):
+        raise ApiError("InvalidParameterValue.Malformed",
+                       f"The value `{value}` of parameter `{name}` is malformed (expected {prefix}-xxxxxxxx).")
+    return value
+
+
+def _string_list(params: dict, name: str) -> list[str] | None:
+    value = params.get(name)
+    if value is None:
+        return None
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ApiError("InvalidParameter", f"The parameter `{name}` must be a list of strings.")
+    return value
+
+
+def _bool(params: dict, name: str, default: bool = False) -> bool:
+    value = params.get(name)
+    if value is None:
+        return default
+    if not isinstance(value, bool):
+        raise ApiError("InvalidParameter", f"The parameter `{name}` must be a boolean.")
+    return value
+
+
+def _int(params: dict, name: str, default: int) -> int:
+    value = params.get(name)
+    if value is None:
+        return default
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ApiError("InvalidParameter", f"The parameter `{name}` must be an integer.")
+    return value
+
+
+def _ipv4(name: str, value: str) -> ipaddress.IPv4Address:
+    try:
+        return ipaddress.IPv4Address(value)
+    except ValueError:
+        raise ApiError("InvalidParameterValue.Malformed",
+                       f"The value `{value}` of parameter `{name}` is not an IPv4 address.") from None
+
+
+def _name(params: dict, name: str, required: bool) -> str | None:
+    value = _string(params, name, required)
+    if value is not None and len(value) > MAX_NAME:
+        raise ApiError("InvalidParameterValue.TooLong",
+                       f"The value of parameter `{name}` is longer than {MAX_NAME} characters.")
+    return value
+
+
+def _client_token(params: dict) -> str | None:
+    token = _string(params, "ClientToken")
+    if token is None:
+        return None
+    if not token.isascii():
+        raise ApiError("InvalidParameterValue.Malformed", "The parameter `ClientToken` must be ASCII.")
+    if len(token) > MAX_CLIENT_TOKEN:
+        raise ApiError("InvalidParameterValue.TooLong",
+                       f"The parameter `ClientToken` is longer than {MAX_CLIENT_TOKEN} characters.")
+    return token
+
+
+def _tags(params: dict, name: str = "Tags") -> list[dict]:
+    value = params.get(name)
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise ApiError("InvalidParameter", f"The parameter `{name}` must be a list of {{Key, Value}}.")
+    tags, seen = [], set()
+    for index, tag in enumerate(value):
+        if not isinstance(tag, dict) or not isinstance(tag.get("Key"), str) or not tag["Key"]:
+            raise ApiError("InvalidParameter", f"`{name}.{index}.Key` is required and must be a string.")
+        if tag["Key"] in seen:
+            raise ApiError("InvalidParameterValue.TagDuplicateKey", f"The tag key `{tag['Key']}` is repeated.")
+        seen.add(tag["Key"])
+        tags.append({"Key": tag["Key"], "Value": str(tag.get("Value") or "")})
+    return tags
+
+
+def _filters(params: dict, allowed: set[str]) -> list[tuple[str, list[str]]]:
+    value = params.get("Filters")
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise ApiError("InvalidParameter.FilterNotDict", "The parameter `Filters` must be a list of {Name, Values}.")
+    if len(value) > MAX_FILTERS:
+        raise ApiError("InvalidParameterValue.LimitExceeded", f"At most {MAX_FILTERS} filters are allowed.")
+    result = []
+    for item in value:
+        if not isinstance(item, dict) or not isinstance(item.get("Name"), str):
+            raise ApiError("InvalidParameter.FilterNotDict", "Each filter must be a dict with `Name` and `Values`.")
+        values = item.get("Values")
+        if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
+            raise ApiError("InvalidParameter.FilterValuesNotList",
+                           f"The filter `{item['Name']}` needs a list `Values`.")
+        if item["Name"] not in allowed:
+            raise ApiError("InvalidParameter.FilterInvalidKey", f"The filter key `{item['Name']}` is not supported.")
+        if len(values) > MAX_FILTER_VALUES:
+            raise ApiError("InvalidParameterValue.LimitExceeded",
+                           f"The filter `{item['Name']}` has more than {MAX_FILTER_VALUES} values.")
+        result.append((item["Name"], values))
+    return result
+
+
+def _matches(filters: list[tuple[str, list[str]]], fields: dict) -> bool:
+    """Filters AND together; the values of one filter OR together. A field may hold a list."""
+    for name, values in filters:
+        have = fields.get(name)
+        have = have if isinstance(have, list) else [have]
+        if not any(str(h) in values for h in have if h is not None):
+            return False
+    return True
+
+
+def _page(params: dict, items: list) -> tuple[int, list]:
+    offset, limit = _int(params, "Offset", 0), _int(params, "Limit", DEFAULT_LIMIT)
+    if offset < 0:
+        raise ApiError("InvalidParameterValue.Range", "The parameter `Offset` must not be negative.")
+    if limit < 1 or limit > MAX_LIMIT:
+        raise ApiError("InvalidParameterValue.Range", f"The parameter `Limit` must be within [1, {MAX_LIMIT}].")
+    return len(items), items[offset:offset + limit]
+
+
+def _ids_xor_filters(params: dict, ids_name: str) -> None:
+    if params.get(ids_name) and params.get("Filters"):
+        raise ApiError("InvalidParameter.Coexist",
+                       f"The parameters `{ids_name}` and `Filters` cannot be given together.")
+
+
+def reserved_addresses(cidr: str) -> set[ipaddress.IPv4Address]:
+    """R1: the network address, the gateway (first host) and the broadcast address are reserved
+    (for 10.0.0.0/24 only 10.0.0.2 - 10.0.0.254 may be used)."""
+    net = ipaddress.ip_network(cidr)
+    return {net.network_address, net.network_address + 1, net.broadcast_address}
+
+
+class Vpc:
+    """The emulated VPC service of one region."""
+
+    def __init__(self, store: Store, clock=time.time, task_delay: float = 1.0):
+        self.store = store
+        self.clock = clock
+        self.task_delay = task_delay
+
+    @property
+    def region(self) -> str:
+        return self.store.get_meta("region") or ""
+
+    def timestamp(self) -> str:
+        return time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(self.clock()))
+
+    def dispatch(self, action: str, params: dict) -> dict:
+        handler = getattr(self, "action_" + action, None)
+        if handler is None:
+            raise ApiError("InvalidAction", f"The action `{action}` does not exist or is not supported here.")
+        if not isinstance(params, dict):
+            raise ApiError("InvalidParameter", "The request body must be a JSON object.")
+        with self.store.transaction():
+            self._settle()
+            return handler(params)
+
+    # --- tasks ----------------------------------------------------------------------------------
+    def _new_task(self, action: str, effect: dict, delay: float | None = None) -> str:
+        task_id = str(uuid.uuid4())
+        ready = self.clock() + (self.task_delay if delay is None else delay)
+        self.store.execute("INSERT INTO tasks (task_id, action, status, ready_at, effect) VALUES (?, ?, ?, ?, ?)",
+                           (task_id, action, "RUNNING", ready, Store.dumps(effect)))
+        return task_id
+
+    def _settle(self) -> None:
+        now = self.clock()
+        for task in self.store.rows("SELECT * FROM tasks WHERE status = 'RUNNING' AND ready_at <= ? ORDER BY ready_at",
+                                    (now,)):
+            effect = Store.loads(task["effect"])
+            status, output = "SUCCESS", ""
+            try:
+                getattr(self, "_effect_" + effect["kind"])(effect)
+            except ApiError as exc:
+                status, output = "FAILED", exc.message
+            self.store.execute("UPDATE tasks SET status = ?, output = ? WHERE task_id = ?",
+                               (status, output, task["task_id"]))
+
+    def _effect_none(self, effect: dict) -> None:
+        pass
+
+    def _effect_bind_eip(self, effect: dict) -> None:
+        havip = self._havip_row(effect["havip_id"], required=False)
+        if havip is None:
+            self.store.execute("UPDATE addresses SET status = 'UNBIND', instance_id = '', instance_type = '', "
+                               "private_ip = '' WHERE address_id = ?", (effect["address_id"],))
+            raise ApiError("ResourceNotFound", "The HAVIP was deleted before the EIP was bound.")
+        address = self.store.row("SELECT * FROM addresses WHERE address_id = ?", (effect["address_id"],))
+        self.store.execute("UPDATE havips SET address_ip = ? WHERE havip_id = ?", (address["ip"], havip["havip_id"]))
+        self.store.execute("UPDATE addresses SET status = 'BIND', instance_id = ?, instance_type = 'HAVIP', "
+                           "private_ip = ? WHERE address_id = ?",
+                           (havip["havip_id"], havip["vip"], address["address_id"]))
+
+    def _effect_unbind_eip(self, effect: dict) -> None:
+        self.store.execute("UPDATE havips SET address_ip = '' WHERE havip_id = ?", (effect["havip_id"],))
+        self.store.execute("UPDATE addresses SET status = 'UNBIND', instance_id = '', instance_type = '', "
+                           "private_ip = '' WHERE address_id = ?", (effect["address_id"],))
+
+    def action_DescribeVpcTaskResult(self, p: dict) -> dict:
+        task_id = _string(p, "TaskId", required=True)
+        task = self.store.row("SELECT * FROM tasks WHERE task_id = ?", (task_id,))
+        if task is None:
+            raise ApiError("ResourceNotFound", f"The task `{task_id}` does not exist.")
+        return {"Status": task["status"], "Output": task["output"], "Result": []}
+
+    # --- client tokens ----------------------------------------------------------------------------
+    def _replay(self, action: str, token: str | None) -> dict | None:
+        if token is None:
+            return None
+        found = self.store.row("SELECT response FROM client_tokens WHERE action = ? AND token = ?", (action, token))
+        return Store.loads(found["response"]) if found else None
+
+    def _remember(self, action: str, token: str | None, response: dict) -> None:
+        if token is not None:
+            self.store.execute("INSERT INTO client_tokens VALUES (?, ?, ?)", (action, token, Store.dumps(response)))
+
+    # --- network lookups -------------------------------------------------------------------------
+    def _vpc(self, vpc_id: str) -> dict:
+        vpc = self.store.row("SELECT * FROM vpcs WHERE vpc_id = ?", (vpc_id,))
+        if vpc is None:
+            raise ApiError("ResourceNotFound", f"The VPC `{vpc_id}` (VpcId) does not exist.")
+        return vpc
+
+    def _subnet(self, subnet_id: str, vpc_id: str | None = None) -> dict:
+        sub = self.store.row("SELECT * FROM subnets WHERE subnet_id = ?", (subnet_id,))
+        if sub is None or (vpc_id is not None and sub["vpc_id"] != vpc_id):
+            raise ApiError("ResourceNotFound", f"The subnet `{subnet_id}` (SubnetId) does not exist in VPC `{vpc_id}`.")
+        return sub
+
+    def _used_addresses(self, vpc_id: str) -> set[ipaddress.IPv4Address]:
+        used = {ipaddress.ip_address(r["private_ip"])
+                for r in self.store.rows("SELECT private_ip FROM instances WHERE vpc_id = ?", (vpc_id,))}
+        used |= {ipaddress.ip_address(r["vip"]) for r in self.store.rows("SELECT vip FROM havips WHERE vpc_id = ?",
+                                                                         (vpc_id,))}
+        return used
+
+    def _havip_row(self, havip_id: str, required: bool = True) -> dict | None:
+        row = self.store.row("SELECT * FROM havips WHERE havip_id = ?", (havip_id,))
+        if row is None and required:
+            raise ApiError("ResourceNotFound", f"The HAVIP `{havip_id}` (HaVipId) does not exist.")
+        return row
+
+    def _associations(self, havip_id: str) -> list[dict]:
+        return self.store.rows("SELECT * FROM havip_associations WHERE havip_id = ? ORDER BY rowid", (havip_id,))
+
+    def _havip_view(self, row: dict) -> dict:
+        assoc = [{"InstanceId": a["instance_id"], "HaVipId": a["havip_id"], "InstanceType": a["instance_type"]}
+                 for a in self._associations(row["havip_id"])]
+        return {
+            "HaVipId": row["havip_id"], "HaVipName": row["name"], "Vip": row["vip"], "VpcId": row["vpc_id"],
+            "SubnetId": row["subnet_id"], "NetworkInterfaceId": row["eni_id"], "InstanceId": row["instance_id"],
+            "AddressIp": row["address_ip"], "State": "AVAILABLE" if row["instance_id"] else "UNBIND",
+            "CreatedTime": row["created"], "Business": "", "HaVipAssociationSet": assoc,
+            "CheckAssociate": bool(row["check_associate"]), "CdcId": "", "FlushedTime": row["flushed"],
+            "TagSet": Store.loads(row["tags"]),
+        }
+
+    # --- HAVIP ------------------------------------------------------------------------------------
+    def _parse_associations(self, p: dict, vpc_id: str | None, havip_id_required: bool) -> list[dict]:
+        value = p.get("HaVipAssociationSet")
+        if value is None:
+            if havip_id_required:
+                raise ApiError("MissingParameter", "The request is missing a required parameter `HaVipAssociationSet`.")
+            return []
+        if not isinstance(value, list) or (havip_id_required and not value):
+            raise ApiError("InvalidParameter", "The parameter `HaVipAssociationSet` must be a non-empty list.")
+        if len(value) > MAX_ASSOCIATIONS:
+            raise ApiError("LimitExceeded", f"`HaVipAssociationSet` holds more than {MAX_ASSOCIATIONS} instances.")
+        result = []
+        for index, item in enumerate(value):
+            if not isinstance(item, dict):
+                raise ApiError("InvalidParameter", f"`HaVipAssociationSet.{index}` must be an object.")
+            kind = item.get("InstanceType") or "CVM"
+            if kind not in ("CVM", "ENI"):
+                raise ApiError("InvalidParameterValue.Range",
+                               f"`HaVipAssociationSet.{index}.InstanceType` must be CVM or ENI, not `{kind}`.")
+            instance_id = _string(item, "InstanceId", required=True)
+            _check_id(f"HaVipAssociationSet.{index}.InstanceId", instance_id, "ins" if kind == "CVM" else "eni")
+            havip_id = None
+            if havip_id_required:
+                havip_id = _id(item, "HaVipId", "havip", required=True)
+                vpc_id = self._havip_row(havip_id)["vpc_id"]
+            column = "instance_id" if kind == "CVM" else "eni_id"
+            ins = self.store.row(f"SELECT * FROM instances WHERE {column} = ?", (instance_id,))  # noqa: S608
+            if ins is None or ins["vpc_id"] != vpc_id:
+                raise ApiError("InvalidInstanceId.NotFound",
+                               f"The instance `{instance_id}` does not exist in VPC `{vpc_id}`.")
+            result.append({"havip_id": havip_id, "instance_id": instance_id, "instance_type": kind})
+        return result
+
+    def action_CreateHaVip(self, p: dict) -> dict:
+        token = _client_token(p)
+        replay = self._replay("CreateHaVip", token)
+        if replay is not None:
+            row = self._havip_row(replay["HaVip"]["HaVipId"], required=False)
+            return {"HaVip": self._havip_view(row)} if row else replay
+        vpc_id = _id(p, "VpcId", "vpc", required=True)
+        name = _name(p, "HaVipName", required=True)
+        subnet_id = _id(p, "SubnetId", "subnet")
+        eni_id = _id(p, "NetworkInterfaceId", "eni")
+        vpc = self._vpc(vpc_id)
+        if subnet_id is None and eni_id is None:
+            raise ApiError("MissingParameter", "One of `SubnetId` or `NetworkInterfaceId` is required.")
+        if subnet_id is None:
+            eni = self.store.row("SELECT * FROM instances WHERE eni_id = ? AND vpc_id = ?", (eni_id, vpc_id))
+            if eni is None:
+                raise ApiError("ResourceNotFound", f"The ENI `{eni_id}` (NetworkInterfaceId) does not exist.")
+            subnet_id = eni["subnet_id"]
+        subnet = self._subnet(subnet_id, vpc["vpc_id"])
+        net = ipaddress.ip_network(subnet["cidr"])
+        used = self._used_addresses(vpc_id)
+        reserved = reserved_addresses(subnet["cidr"])
+        vip_text = _string(p, "Vip")
+        if vip_text is not None:
+            vip = _ipv4("Vip", vip_text)
+            if vip not in net:
+                raise ApiError("InvalidParameterValue.Range",
+                               f"The Vip `{vip}` is not inside subnet `{subnet_id}` ({net}).")
+            if vip in reserved:
+                raise ApiError("InvalidParameterValue.Reserved",
+                               f"The Vip `{vip}` is reserved in subnet `{subnet_id}` ({net}): network, gateway "
+                               f"and broadcast addresses cannot be used.")
+            if vip in used:
+                raise ApiError("ResourceInUse.Address", f"The Vip `{vip}` is already in use in VPC `{vpc_id}`.")
+        else:
+            vip = next((h for h in net.hosts() if h not in reserved and h not in used), None)
+            if vip is None:
+                raise ApiError("ResourceInsufficient.Subnet", f"The subnet `{subnet_id}` has no free address.")
+        tags = _tags(p)
+        check = _bool(p, "CheckAssociate")
+        associations = self._parse_associations(p, vpc_id, havip_id_required=False)
+        havip_id = self.store.unique_id("havip", "havips", "havip_id")
+        self.store.execute(
+            "INSERT INTO havips (havip_id, name, vip, vpc_id, subnet_id, check_associate, tags, created, seq) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (havip_id, name, str(vip), vpc_id, subnet_id, int(check), Store.dumps(tags), self.timestamp(),
+             self.store.next_seq()))
+        for a in associations:
+            self.store.execute("INSERT OR IGNORE INTO havip_associations VALUES (?, ?, ?)",
+                               (havip_id, a["instance_id"], a["instance_type"]))
+        response = {"HaVip": self._havip_view(self._havip_row(havip_id))}
+        self._remember("CreateHaVip", token, response)
+        return response
+
+    _HAVIP_FILTERS = frozenset({
+        "havip-id", "havip-name", "vpc-id", "subnet-id", "vip", "address-ip", "havip-association.instance-id",
+        "havip-association.instance-type", "check-associate", "cdc-id", "type", "termination-protection",
+        "traffic-protection",
+    })
+
+    def action_DescribeHaVips(self, p: dict) -> dict:
+        _ids_xor_filters(p, "HaVipIds")
+        ids = _string_list(p, "HaVipIds")
+        for index, havip_id in enumerate(ids or []):
+            _check_id(f"HaVipIds.{index}", havip_id, "havip")
+        filters = _filters(p, set(self._HAVIP_FILTERS))
+        views = [self._havip_view(r) for r in self.store.rows("SELECT * FROM havips ORDER BY seq")]
+        if ids:
+            views = [v for v in views if v["HaVipId"] in ids]
+        views = [v for v in views if _matches(filters, {
+            "havip-id": v["HaVipId"], "havip-name": v["HaVipName"], "vpc-id": v["VpcId"], "subnet-id": v["SubnetId"],
+            "vip": v["Vip"], "address-ip": v["AddressIp"] or None,
+            "havip-association.instance-id": [a["InstanceId"] for a in v["HaVipAssociationSet"]],
+            "havip-association.instance-type": [a["InstanceType"] for a in v["HaVipAssociationSet"]],
+            "check-associate": str(v["CheckAssociate"]).lower(), "cdc-id": None, "type": "NORMAL",
+            "termination-protection": "false", "traffic-protection": "false",
+        })]
+        total, page = _page(p, views)
+        return {"TotalCount": total, "HaVipSet": page}
+
+    def action_ModifyHaVipAttribute(self, p: dict) -> dict:
+        havip_id = _id(p, "HaVipId", "havip", required=True)
+        name = _name(p, "HaVipName", required=True)
+        self._havip_row(havip_id)
+        self.store.execute("UPDATE havips SET name = ? WHERE havip_id = ?", (name, havip_id))
+        return {}
+
+    def action_DeleteHaVip(self, p: dict) -> dict:
+        havip_id = _id(p, "HaVipId", "havip", required=True)
+        row = self._havip_row(havip_id)
+        pending = self.store.row("SELECT 1 FROM addresses WHERE instance_id = ?", (havip_id,))
+        if row["address_ip"] or pending:
+            raise ApiError("UnsupportedOperation.BindEIP",
+                           f"The HAVIP `{havip_id}` is bound to an EIP; unbind it (HaVipDisassociateAddressIp) first.")
+        self.store.execute("DELETE FROM havip_associations WHERE havip_id = ?", (havip_id,))
+        self.store.execute("DELETE FROM havips WHERE havip_id = ?", (havip_id,))
+        return {}
+
+    def action_AssociateHaVipInstance(self, p: dict) -> dict:
+        wanted = self._parse_associations(p, None, havip_id_required=True)
+        for a in wanted:
+            exists = self.store.row("SELECT 1 FROM havip_associations WHERE havip_id = ? AND instance_id = ?",
+                                    (a["havip_id"], a["instance_id"]))
+            if exists:
+                raise ApiError("InvalidParameterValue.DuplicatedHaVipAssociations",
+                               f"The HAVIP `{a['havip_id']}` is already associated with `{a['instance_id']}`.")
+            count = len(self._associations(a["havip_id"]))
+            if count >= MAX_ASSOCIATIONS:
+                raise ApiError("LimitExceeded", f"The HAVIP `{a['havip_id']}` has {MAX_ASSOCIATIONS} associations.")
+            self.store.execute("INSERT INTO havip_associations VALUES (?, ?, ?)",
+                               (a["havip_id"], a["instance_id"], a["instance_type"]))
+        return {}
+
+    def action_DisassociateHaVipInstance(self, p: dict) -> dict:
+        wanted = self._parse_associations(p, None, havip_id_required=True)
+        for a in wanted:
+            removed = self.store.execute("DELETE FROM havip_associations WHERE havip_id = ? AND instance_id = ?",
+                                         (a["havip_id"], a["instance_id"]))
+            if not removed:
+                raise ApiError("ResourceNotFound",
+                               f"The HAVIP `{a['havip_id']}` is not associated with `{a['instance_id']}`.")
+            row = self._havip_row(a["havip_id"])
+            if a["instance_id"] in (row["instance_id"], row["eni_id"]):
+                # A manual unbind of the current holder: the HAVIP is released (FlushedTime moves).
+                self.store.execute("UPDATE havips SET instance_id = '', eni_id = '', flushed = ? WHERE havip_id = ?",
+                                   (self.timestamp(), a["havip_id"]))
+        return {}
+
+    def action_HaVipAssociateAddressIp(self, p: dict) -> dict:
+        havip_id = _id(p, "HaVipId", "havip", required=True)
+        address_ip = _string(p, "AddressIp", required=True)
+        _ipv4("AddressIp", address_ip)
+        havip = self._havip_row(havip_id)
+        address = self.store.row("SELECT * FROM addresses WHERE ip = ?", (address_ip,))
+        if address is None:
+            raise ApiError("InvalidParameterValue.AddressIpNotFound",
+                           f"The EIP `{address_ip}` (AddressIp) does not exist.")
+        if havip["address_ip"] or self.store.row("SELECT 1 FROM addresses WHERE instance_id = ?", (havip_id,)):
+            raise ApiError("UnsupportedOperation.BindEIP",
+                           f"The HAVIP `{havip_id}` already carries an EIP ({havip['address_ip'] or 'binding'}).")
+        if address["status"] != "UNBIND":
+            raise ApiError("InvalidAddressIdStatus.NotPermit",
+                           f"The EIP `{address_ip}` is {address['status']} (bound to `{address['instance_id']}`); "
+                           f"only an UNBIND EIP can be bound.")
+        self.store.execute("UPDATE addresses SET status = 'BINDING', instance_id = ?, instance_type = 'HAVIP' "
+                           "WHERE address_id = ?", (havip_id, address["address_id"]))
+        task_id = self._new_task("HaVipAssociateAddressIp", {"kind": "bind_eip", "havip_id": havip_id,
+                                                             "address_id": address["address_id"]})
+        return {"RequestId": task_id}
+
+    def action_HaVipDisassociateAddressIp(self, p: dict) -> dict:
+        havip_id = _id(p, "HaVipId", "havip", required=True)
+        havip = self._havip_row(havip_id)
+        address = self.store.row("SELECT * FROM addresses WHERE instance_id = ? AND status = 'BIND'", (havip_id,))
+        if not havip["address_ip"] or address is None:
+            raise ApiError("UnsupportedOperation.UnbindEIP", f"The HAVIP `{havip_id}` has no EIP bound.")
+        self.store.execute("UPDATE addresses SET status = 'UNBINDING' WHERE address_id = ?", (address["address_id"],))
+        task_id = self._new_task("HaVipDisassociateAddressIp", {"kind": "unbind_eip", "havip_id": havip_id,
+                                                                "address_id": address["address_id"]})
+        return {"RequestId": task_id}
+
+    # --- VPCs, subnets, ENIs ------------------------------------------------------------------------
+    def action_DescribeVpcs(self, p: dict) -> dict:
+        _ids_xor_filters(p, "VpcIds")
+        ids = _string_list(p, "VpcIds")
+        filters = _filters(p, {"vpc-id", "vpc-name", "cidr-block", "is-default"})
+        views = [{"VpcId": r["vpc_id"], "VpcName": r["name"], "CidrBlock": r["cidr"], "IsDefault": False,
+                  "EnableMulticast": False, "CreatedTime": r["created"], "DnsServerSet": [], "DomainName": "",
+                  "DhcpOptionsId": "", "EnableDhcp": True, "Ipv6CidrBlock": "", "TagSet": [], "AssistantCidrSet": []}
+                 for r in self.store.rows("SELECT * FROM vpcs ORDER BY vpc_id")]
+        if ids:
+            views = [v for v in views if v["VpcId"] in ids]
+        views = [v for v in views if _matches(filters, {"vpc-id": v["VpcId"], "vpc-name": v["VpcName"],
+                                                        "cidr-block": v["CidrBlock"], "is-default": "false"})]
+        total, page = _page(p, views)
+        return {"TotalCount": total, "VpcSet": page}
+
+    def action_DescribeSubnets(self, p: dict) -> dict:
+        _ids_xor_filters(p, "SubnetIds")
+        ids = _string_list(p, "SubnetIds")
+        filters = _filters(p, {"subnet-id", "vpc-id", "cidr-block", "zone", "subnet-name", "is-default"})
+        views = []
+        for r in self.store.rows("SELECT * FROM subnets ORDER BY subnet_id"):
+            net = ipaddress.ip_network(r["cidr"])
+            used = {u for u in self._used_addresses(r["vpc_id"]) if u in net}
+            total_ips = net.num_addresses - len(reserved_addresses(r["cidr"]))
+            views.append({"VpcId": r["vpc_id"], "SubnetId": r["subnet_id"], "SubnetName": r["name"],
+                          "CidrBlock": r["cidr"], "IsDefault": False, "EnableBroadcast": False, "Zone": r["zone"],
+                          "RouteTableId": "", "CreatedTime": r["created"],
+                          "AvailableIpAddressCount": total_ips - len(used), "TotalIpAddressCount": total_ips,
+                          "Ipv6CidrBlock": "", "NetworkAclId": "", "IsRemoteVpcSnat": False, "TagSet": [],
+                          "CdcId": "", "IsCdcSubnet": 0})
+        if ids:
+            views = [v for v in views if v["SubnetId"] in ids]
+        views = [v for v in views if _matches(filters, {
+            "subnet-id": v["SubnetId"], "vpc-id": v["VpcId"], "cidr-block": v["CidrBlock"], "zone": v["Zone"],
+            "subnet-name": v["SubnetName"], "is-default": "false"})]
+        total, page = _page(p, views)
+        return {"TotalCount": total, "SubnetSet": page}
+
+    def action_DescribeNetworkInterfaces(self, p: dict) -> dict:
+        _ids_xor_filters(p, "NetworkInterfaceIds")
+        ids = _string_list(p, "NetworkInterfaceIds")
+        filters = _filters(p, {"vpc-id", "subnet-id", "network-interface-id", "attachment.instance-id",
+                               "address-ip", "mac-address"})
+        views = []
+        for r in self.store.rows("SELECT * FROM instances ORDER BY instance_id"):
+            views.append({
+                "NetworkInterfaceId": r["eni_id"], "NetworkInterfaceName": r["instance_id"] + "-eth0",
+                "NetworkInterfaceDescription": "", "SubnetId": r["subnet_id"], "VpcId": r["vpc_id"], "GroupSet": [],
+                "Primary": True, "MacAddress": r["mac"], "State": "AVAILABLE",
+                "PrivateIpAddressSet": [{"PrivateIpAddress": r["private_ip"], "Primary": True, "PublicIpAddress": "",
+                                         "AddressId": "", "Description": "", "IsWanIpBlocked": False,
+                                         "State": "AVAILABLE"}],
+                "Attachment": {"DeviceIndex": 0, "InstanceAccountId": "", "AttachTime": r["created"],
+                               "InstanceId": r["instance_id"]},
+                "Zone": "", "CreatedTime": r["created"], "Ipv6AddressSet": [], "TagSet": [], "EniType": 1,
+            })
+        if ids:
+            views = [v for v in views if v["NetworkInterfaceId"] in ids]
+        views = [v for v in views if _matches(filters, {
+            "vpc-id": v["VpcId"], "subnet-id": v["SubnetId"], "network-interface-id": v["NetworkInterfaceId"],
+            "attachment.instance-id": v["Attachment"]["InstanceId"],
+            "address-ip": v["PrivateIpAddressSet"][0]["PrivateIpAddress"], "mac-address": v["MacAddress"]})]
+        total, page = _page(p, views)
+        return {"TotalCount": total, "NetworkInterfaceSet": page}
+
+    # --- EIPs ------------------------------------------------------------------------------------------
+    def _address_view(self, r: dict) -> dict:
+        return {
+            "AddressId": r["address_id"], "AddressName": r["name"], "AddressStatus": r["status"],
+            "AddressIp": r["ip"], "InstanceId": r["instance_id"], "CreatedTime": r["created"],
+            "NetworkInterfaceId": r["eni_id"], "PrivateAddressIp": r["private_ip"], "IsArrears": False,
+            "IsBlocked": False, "IsEipDirectConnection": False, "AddressType": "EIP", "CascadeRelease": False,
+            "InternetServiceProvider": "BGP", "LocalBgp": False, "Bandwidth": r["bandwidth"],
+            "InternetChargeType": r["charge_type"], "TagSet": Store.loads(r["tags"]),
+            "InstanceType": r["instance_type"],
+        }
+
+    def action_AllocateAddresses(self, p: dict) -> dict:
+        token = _client_token(p)
+        replay = self._replay("AllocateAddresses", token)
+        if replay is not None:
+            return replay
+        count = _int(p, "AddressCount", 1)
+        if count < 1 or count > MAX_LIMIT:
+            raise ApiError("InvalidParameterValue.Range", f"`AddressCount` must be within [1, {MAX_LIMIT}].")
+        name = _name(p, "AddressName", required=False) or ""
+        tags = _tags(p)
+        bandwidth = _int(p, "InternetMaxBandwidthOut", 1)
+        charge = _string(p, "InternetChargeType") or "TRAFFIC_POSTPAID_BY_HOUR"
+        free = [r["ip"] for r in self.store.rows(
+            "SELECT ip FROM eip_pool WHERE ip NOT IN (SELECT ip FROM addresses) ORDER BY ip")]
+        if len(free) < count:
+            raise ApiError("AddressQuotaLimitExceeded",
+                           f"Only {len(free)} EIP(s) are left in the lab's pool, {count} were requested.")
+        ids = []
+        for ip in free[:count]:
+            address_id = self.store.unique_id("eip", "addresses", "address_id")
+            self.store.execute(
+                "INSERT INTO addresses (address_id, ip, name, status, charge_type, bandwidth, tags, created, seq) "
+                "VALUES (?, ?, ?, 'UNBIND', ?, ?, ?, ?, ?)",
+                (address_id, ip, name, charge, bandwidth, Store.dumps(tags), self.timestamp(), self.store.next_seq()))
+            ids.append(address_id)
+        response = {"AddressSet": ids, "TaskId": self._new_task("AllocateAddresses", {"kind": "none"}, delay=0)}
+        self._remember("AllocateAddresses", token, response)
+        return response
+
+    def action_DescribeAddresses(self, p: dict) -> dict:
+        ids = _string_list(p, "AddressIds")
+        for index, address_id in enumerate(ids or []):
+            _check_id(f"AddressIds.{index}", address_id, "eip")
+        filters = _filters(p, {"address-id", "address-name", "address-ip", "address-status", "instance-id",
+                               "private-ip-address", "network-interface-id", "instance-type", "address-type",
+                               "tag-key", "tag-value"})
+        views = [self._address_view(r) for r in self.store.rows("SELECT * FROM addresses ORDER BY seq")]
+        if ids:
+            views = [v for v in views if v["AddressId"] in ids]
+        views = [v for v in views if _matches(filters, {
+            "address-id": v["AddressId"], "address-name": v["AddressName"], "address-ip": v["AddressIp"],
+            "address-status": v["AddressStatus"], "instance-id": v["InstanceId"] or None,
+            "private-ip-address": v["PrivateAddressIp"] or None,
+            "network-interface-id": v["NetworkInterfaceId"] or None,
+            "instance-type": v["InstanceType"] or None, "address-type": "EIP",
+            "tag-key": [t["Key"] for t in v["TagSet"]], "tag-value": [t["Value"] for t in v["TagSet"]]})]
+        total, page = _page(p, views)
+        return {"TotalCount": total, "AddressSet": page}
+
+    def action_ReleaseAddresses(self, p: dict) -> dict:
+        ids = _string_list(p, "AddressIds")
+        if not ids:
+            raise ApiError("MissingParameter", "The request is missing a required parameter `AddressIds`.")
+        for index, address_id in enumerate(ids):
+            _check_id(f"AddressIds.{index}", address_id, "eip")
+            row = self.store.row("SELECT * FROM addresses WHERE address_id = ?", (address_id,))
+            if row is None:
+                raise ApiError("InvalidAddressId.NotFound", f"The EIP `{address_id}` does not exist.")
+            if row["status"] != "UNBIND":
+                raise ApiError("InvalidAddressState",
+                               f"The EIP `{address_id}` is {row['status']} (bound to `{row['instance_id']}`); "
+                               f"unbind it before releasing it.")
+        for address_id in ids:
+            self.store.execute("DELETE FROM addresses WHERE address_id = ?", (address_id,))
+        return {"TaskId": self._new_task("ReleaseAddresses", {"kind": "none"}, delay=0)}
+
+    # --- the VPC's side of VRRP: learning from gratuitous ARP (R1, R4c, R5) ---------------------------
+    def announce(self, vip: str, mac: str | None = None, instance_id: str | None = None) -> dict:
+        """A gratuitous ARP for ``vip`` from the instance owning ``mac`` (or ``instance_id``).
+
+        The HAVIP moves to that instance only if the instance is in the HAVIP's subnet (R1: a HAVIP
+        is subnet-scoped) and, when the HAVIP has a drift range (HaVipAssociationSet), inside it.
+        Returns {"bound": bool, "moved": bool, "havip_id", "instance_id", "reason"}.
+        """
+        with self.store.transaction():
+            self._settle()
+            if instance_id:
+                ins = self.store.row("SELECT * FROM instances WHERE instance_id = ?", (instance_id,))
+            else:
+                ins = self.store.row("SELECT * FROM instances WHERE mac = ?", ((mac or "").lower(),))
+            if ins is None:
+                return {"bound": False, "moved": False, "reason": f"no instance owns {instance_id or mac}"}
+            havip = self.store.row("SELECT * FROM havips WHERE vip = ? AND vpc_id = ?", (vip, ins["vpc_id"]))
+            reason = self._refusal(havip, ins, vip)
+            result = {"bound": reason is None, "moved": False, "instance_id": ins["instance_id"],
+                      "havip_id": havip["havip_id"] if havip else None, "reason": reason}
+            if reason is None and havip["instance_id"] != ins["instance_id"]:
+                self.store.execute("UPDATE havips SET instance_id = ?, eni_id = ?, flushed = ? WHERE havip_id = ?",
+                                   (ins["instance_id"], ins["eni_id"], self.timestamp(), havip["havip_id"]))
+                result["moved"] = True
+            return result
+
+    def _refusal(self, havip: dict | None, ins: dict, vip: str) -> str | None:
+        """Why the VPC ignores this announcement (None: it takes it)."""
+        if havip is None:
+            return f"no HAVIP {vip} in VPC {ins['vpc_id']}"
+        if havip["subnet_id"] != ins["subnet_id"]:
+            return (f"R1: HAVIP {havip['havip_id']} is in subnet {havip['subnet_id']}, "
+                    f"instance {ins['instance_id']} in {ins['subnet_id']}")
+        allowed = {a["instance_id"] for a in self._associations(havip["havip_id"])}
+        if allowed and not allowed & {ins["instance_id"], ins["eni_id"]}:
+            return f"instance {ins['instance_id']} is outside the drift range of {havip['havip_id']}"
+        if havip["instance_id"] != ins["instance_id"]:
+            on_eni = self.store.row("SELECT COUNT(*) AS n FROM havips WHERE eni_id = ?", (ins["eni_id"],))["n"]
+            if on_eni >= MAX_HAVIPS_PER_ENI:
+                return f"R4f: ENI {ins['eni_id']} already holds {MAX_HAVIPS_PER_ENI} HAVIPs"
+        return None
