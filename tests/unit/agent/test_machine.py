@@ -300,7 +300,7 @@ class Net:
 
     def run_until(self, until):
         while self.queue and self.queue[0][0] <= until:
-            when, _, kind, ip, payload = heapq.heappop(self.queue)
+            when, _unused, kind, ip, payload = heapq.heappop(self.queue)
             self.now = when
             node = self.nodes[ip]
             if kind == "start":
@@ -370,7 +370,7 @@ def test_failover_time_equals_master_down_interval(advert_int):
     crash_at = 100.0
     net.crash(A)
     net.run_until(200.0)
-    last_advert = max(t for t, _ in net.received[B] if t <= crash_at)
+    last_advert = max(t for t, _unused in net.received[B] if t <= crash_at)
     takeover = net.became_master[B][-1]
     assert takeover - last_advert == pytest.approx(net.nodes[B].master_down_interval)
     assert net.masters() == [B]
@@ -402,7 +402,7 @@ def test_preempt_delay():
     net.add(cfg(B, priority=200, preempt_delay=10.0), start_at=10.0)
     net.run_until(60.0)
     assert net.masters() == [B]
-    first_seen = min(t for t, _ in net.received[B])
+    first_seen = min(t for t, _unused in net.received[B])
     takeover = net.became_master[B][0]
     mdi = net.nodes[B].master_down_interval
     assert first_seen + 10.0 <= takeover <= first_seen + 10.0 + 1.0 + mdi

@@ -284,7 +284,7 @@ def test_keepalived_v2_pass_advert():
 
 
 def test_keepalived_truncates_auth_pass_to_eight():
-    _, advert = packets.decode_ip_packet(KEEPALIVED_V2_LONG_PASS)
+    _unused, advert = packets.decode_ip_packet(KEEPALIVED_V2_LONG_PASS)
     assert advert.auth_data == b"12345678"
     assert (advert.priority, advert.advert_int) == (150, 5)
     assert VrrpV2Advert.with_password(51, 150, ("172.16.16.12",), 5, "123456789").pack() == KEEPALIVED_V2_LONG_PASS[20:]
@@ -292,7 +292,7 @@ def test_keepalived_truncates_auth_pass_to_eight():
 
 
 def test_keepalived_priority_zero_on_stop():
-    _, advert = packets.decode_ip_packet(KEEPALIVED_V2_STOP)
+    _unused, advert = packets.decode_ip_packet(KEEPALIVED_V2_STOP)
     assert advert.priority == packets.PRIORITY_STOP
     assert VrrpV2Advert.with_password(51, 0, ("172.16.16.12",), 5, "12345678").pack() == KEEPALIVED_V2_STOP[20:]
 

@@ -2,6 +2,7 @@
 (R3, R4h), status file, Prometheus metrics, structured logs and the command line."""
 
 import contextlib
+import pathlib
 import subprocess
 import sys
 import time
@@ -188,3 +189,45 @@ def test_cli_usage(args):
 def test_config_parser_only_raises_config_error(text):
     with contextlib.suppress(config.ConfigError):
         config.parse(text)
+
+
+# The hardened systemd unit of the vrrp_agent role keeps CAP_NET_RAW and CAP_NET_ADMIN only. The
+# agent used to call setgroups() for script_user root even though it already was root: without
+# CAP_SETGID that raised SubprocessError in the child, which crashed the agent at its first track
+# or notify script. Run the scripts under the same capability bounds, through setpriv.
+CAPLESS = ["setpriv", "--bounding-set=-all,+net_raw,+net_admin", "--inh-caps=-all"]
+CAPLESS_SCRIPT = """
+import sys
+from havip_vrrp import config, scripts
+track = scripts.TrackScript(config.VrrpScript("chk", script="/bin/true", interval=1), sys.argv[1])
+track.poll(0.0)
+track.proc.wait(timeout=5)
+print(track.poll(1.0) is None and track.last_result)
+runner = scripts.NotifyRunner()
+print(runner.run(["/bin/true"], 0.0, sys.argv[1]))
+track = scripts.TrackScript(config.VrrpScript("chk", script="/bin/true", interval=1, fall=1), "nobody")
+print(track.poll(0.0), track.last_result.startswith("cannot start: cannot switch to script_user"))
+"""
+
+
+def test_scripts_run_as_root_script_user_without_setgid_capability():
+    import shutil  # noqa: PLC0415
+
+    if scripts.os.geteuid() != 0 or not shutil.which("setpriv"):
+        pytest.skip("needs root and setpriv (util-linux) to drop capabilities")
+    agent_dir = str(pathlib.Path(scripts.__file__).resolve().parents[1])
+    result = subprocess.run(
+        [*CAPLESS, sys.executable, "-c", CAPLESS_SCRIPT, "root"],
+        capture_output=True, text=True, timeout=30, env={"PYTHONPATH": agent_dir, "PATH": "/usr/bin:/bin"},
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    # root: the track script ran (exit 0) and the notify started; another user: a failure, no crash.
+    assert result.stdout.split("\n")[:3] == ["exit 0", "None", "False True"]
+
+
+def test_no_demotion_when_already_the_script_user():
+    if scripts.os.geteuid() != 0:
+        pytest.skip("script_user only applies when running as root")
+    assert scripts._demote("root") is None
+    assert scripts._demote("nobody") is not None

@@ -229,7 +229,7 @@ def _build(tokens: list, path: str) -> list:
             raise ConfigError("missing '}' for the block opened here", path, closing_line)
         return nodes, pos
 
-    nodes, _ = block(0, None)
+    nodes, _unused = block(0, None)
     return nodes
 
 
@@ -482,7 +482,7 @@ class _Reader:
         vrids: dict = {}
         for inst in res.instances.values():
             where = ConfigError("", self.path, inst.line)
-            for script, _ in inst.track_scripts:
+            for script, _unused in inst.track_scripts:
                 if script not in res.scripts:
                     raise ConfigError(f"track_script {script!r} is not a vrrp_script", self.path, inst.line)
             if not inst.virtual_ipaddresses:

@@ -168,7 +168,7 @@ class Daemon:
             self.selector.register(receiver, selectors.EVENT_READ, ("vrrp", inst.interface))
 
     def _tracks_for(self, conf: config_mod.KeepalivedConfig) -> None:
-        wanted = {name for inst in conf.instances.values() for name, _ in inst.track_scripts}
+        wanted = {name for inst in conf.instances.values() for name, _unused in inst.track_scripts}
         for name in list(self.tracks):
             if name not in wanted or self.tracks[name].script != conf.scripts[name]:
                 self.tracks.pop(name).stop()
@@ -196,7 +196,7 @@ class Daemon:
                 runtime.sender.peers = inst.unicast_peers
                 mc = conf.machine_config(name, runtime.src)
                 self.execute(runtime, runtime.machine.reload(now, mc), now)
-                for track_name, _ in inst.track_scripts:  # a changed script starts again as OK
+                for track_name, _unused in inst.track_scripts:  # a changed script starts again as OK
                     ok = self.tracks[track_name].ok
                     self.execute(runtime, runtime.machine.track_changed(now, track_name, ok), now)
                 log("instance_reloaded", instance=name, state=runtime.machine.state.value)
@@ -207,9 +207,9 @@ class Daemon:
             runtime = Runtime(self, inst, conf)
             self.runtimes[name] = runtime
             self._receiver(inst, runtime.src)
-            for track_name, _ in inst.track_scripts:
+            for track_name, _unused in inst.track_scripts:
                 runtime.machine.track_changed(now, track_name, self.tracks[track_name].ok)
-            for iface in {inst.interface, *(n for n, _ in inst.track_interfaces)}:
+            for iface in {inst.interface, *(n for n, _unused in inst.track_interfaces)}:
                 up = io_addr.interface_up(iface)
                 self.iface_state[iface] = up
                 runtime.machine.interface_changed(now, iface, up)
@@ -323,7 +323,7 @@ class Daemon:
                 continue
             log("track_script", script=name, ok=changed, result=track.last_result)
             for runtime in self.runtimes.values():
-                if any(n == name for n, _ in runtime.inst.track_scripts):
+                if any(n == name for n, _unused in runtime.inst.track_scripts):
                     self.execute(runtime, runtime.machine.track_changed(now, name, changed), now)
 
     def poll_interfaces(self, now: float) -> None:
@@ -337,7 +337,7 @@ class Daemon:
             self.iface_state[iface] = up
             log("interface", interface=iface, up=up)
             for runtime in self.runtimes.values():
-                if iface == runtime.inst.interface or any(n == iface for n, _ in runtime.inst.track_interfaces):
+                if iface == runtime.inst.interface or any(n == iface for n, _unused in runtime.inst.track_interfaces):
                     self.execute(runtime, runtime.machine.interface_changed(now, iface, up), now)
 
     def reload(self, now: float) -> None:
@@ -396,7 +396,7 @@ class Daemon:
     def next_wakeup(self, now: float) -> float:
         deadlines = [r.deadline for r in self.runtimes.values() if r.deadline is not None]
         deadlines += [t.deadline for t in self.tracks.values()]
-        deadlines += [when for when, _ in self.io_timers]
+        deadlines += [when for when, _unused in self.io_timers]
         deadlines.append(self.next_iface_poll)
         if self.notifier.running:
             deadlines.append(now + 0.5)
@@ -407,7 +407,7 @@ class Daemon:
         log("started", config=self.config_path, pid=os.getpid())
         while not self.stopping:
             now = time.monotonic()
-            for key, _ in self.selector.select(timeout=min(self.next_wakeup(now), 1.0)):
+            for key, _unused in self.selector.select(timeout=min(self.next_wakeup(now), 1.0)):
                 kind, arg = key.data
                 now = time.monotonic()
                 if kind == "vrrp":
@@ -429,7 +429,7 @@ class Daemon:
             due = [t for t in self.io_timers if t[0] <= now]
             if due:
                 self.io_timers = [t for t in self.io_timers if t[0] > now]
-                for _, fn in due:
+                for _unused, fn in due:
                     fn()
             self.poll_tracks(now)
             self.poll_interfaces(now)

@@ -21,7 +21,7 @@ def addresses(interface: str) -> list:
     for line in out.splitlines():
         words = line.split()
         if "inet" in words:
-            address, _, prefix = words[words.index("inet") + 1].partition("/")
+            address, _unused, prefix = words[words.index("inet") + 1].partition("/")
             result.append((address, int(prefix or 32)))
     return result
 
@@ -32,7 +32,7 @@ def primary_address(interface: str) -> str | None:
 
 
 def has_address(interface: str, address: str) -> bool:
-    return any(a == address for a, _ in addresses(interface))
+    return any(a == address for a, _unused in addresses(interface))
 
 
 def add_vip(cidr: str, interface: str) -> None:

@@ -72,7 +72,7 @@ class VrrpReceiver:
     def read_all(self, limit: int = 64) -> list:
         """Whole IPv4 packets waiting on the socket (a raw socket returns the IP header too)."""
         packets = []
-        for _ in range(limit):
+        for _unused in range(limit):
             try:
                 packets.append(self.sock.recv(65535))
             except (BlockingIOError, InterruptedError):

@@ -438,7 +438,7 @@ class VrrpInstance:
         self.config = config
         if config.version != old.version or config.advert_int != old.advert_int:
             self.master_adver_interval = config.advert_int
-        known_scripts = {name for name, _ in config.track_scripts}
+        known_scripts = {name for name, _unused in config.track_scripts}
         self._track_ok = {k: v for k, v in self._track_ok.items() if k in known_scripts}
         actions: list = []
         if self.state == State.MASTER:

@@ -150,7 +150,7 @@ class VrrpV2Advert:
     def unpack(cls, data: bytes) -> VrrpV2Advert:
         data = bytes(data)
         _check_common(data, 2, _V2_HEADER.size + AUTH_DATA_LEN)
-        _, vrid, priority, count, auth_type, advert_int, _ = _V2_HEADER.unpack_from(data)
+        _unused, vrid, priority, count, auth_type, advert_int, _unused = _V2_HEADER.unpack_from(data)
         if count == 0:
             raise DropError("bad_address_count", "no address")  # RFC 3768 5.3.5: at least one
         expected = _V2_HEADER.size + 4 * count + AUTH_DATA_LEN
@@ -217,7 +217,7 @@ class VrrpV3Advert:
     def unpack(cls, data: bytes, src: str, dst: str) -> VrrpV3Advert:
         data = bytes(data)
         _check_common(data, 3, _V3_HEADER.size)
-        _, vrid, priority, count, rsvd_int, _ = _V3_HEADER.unpack_from(data)
+        _unused, vrid, priority, count, rsvd_int, _unused = _V3_HEADER.unpack_from(data)
         if count == 0:
             raise DropError("bad_address_count", "no address")  # RFC 5798 5.2.5: at least one
         expected = _V3_HEADER.size + 4 * count
@@ -250,7 +250,7 @@ class IPv4Header:
         data = bytes(data)
         if len(data) < _IPV4_HEADER.size:
             raise DropError("truncated", f"{len(data)} bytes of IPv4 header")
-        ver_ihl, _, total_len, _, _, ttl, protocol, _, src, dst = _IPV4_HEADER.unpack_from(data)
+        ver_ihl, _unused, total_len, _unused, _unused, ttl, protocol, _unused, src, dst = _IPV4_HEADER.unpack_from(data)
         if ver_ihl >> 4 != 4:
             raise DropError("bad_ip_header", f"IP version {ver_ihl >> 4}")
         header_len = (ver_ihl & 0x0F) * 4
@@ -272,8 +272,6 @@ class IPv4Header:
         """Parse a raw-socket read: the IPv4 header and the VRRP message it carries."""
         header = cls.unpack(data)
         return header, bytes(data[header.header_len : header.total_len])
-
-
 
 
 def decode_ip_packet(data: bytes) -> tuple[IPv4Header, VrrpV2Advert | VrrpV3Advert]:

@@ -29,7 +29,7 @@ def _demote(user: str | None):
     """A preexec function that drops to ``script_user`` (user [group]) when running as root."""
     if not user or os.geteuid() != 0:
         return None
-    name, _, group = user.partition(" ")
+    name, _unused, group = user.partition(" ")
     try:
         entry = pwd.getpwnam(name)
         gid = entry.pw_gid
@@ -40,6 +40,11 @@ def _demote(user: str | None):
     except KeyError:
         # Counted as a script that cannot start (a failure), never a crash of the agent.
         raise OSError(errno.EINVAL, f"unknown script_user {user!r}") from None
+    if entry.pw_uid == os.geteuid() and gid == os.getegid():
+        # Already that user (script_user root, the collection's default): nothing to drop. Calling
+        # setgroups() anyway needs CAP_SETGID, which the hardened systemd unit does not grant (it
+        # keeps CAP_NET_RAW and CAP_NET_ADMIN only): every script would fail to start.
+        return None
 
     def demote() -> None:
         os.setgroups([])
@@ -50,15 +55,20 @@ def _demote(user: str | None):
 
 
 def spawn(argv: list, script_user: str | None = None) -> subprocess.Popen:
-    return subprocess.Popen(
-        argv,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,  # its own process group: a timeout kills the whole group
-        preexec_fn=_demote(script_user),  # noqa: PLW1509 - no threads in the agent
-        close_fds=True,
-    )
+    try:
+        return subprocess.Popen(
+            argv,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,  # its own process group: a timeout kills the whole group
+            preexec_fn=_demote(script_user),  # noqa: PLW1509 - no threads in the agent
+            close_fds=True,
+        )
+    except subprocess.SubprocessError as err:
+        # A failed preexec (dropping to script_user without the capabilities for it) is a script
+        # that cannot start, never a crash of the agent.
+        raise OSError(errno.EPERM, f"cannot switch to script_user {script_user!r}: {err}") from None
 
 
 def kill_group(proc: subprocess.Popen) -> None:
@@ -178,7 +188,7 @@ class NotifyRunner:
         self.running = alive
 
     def wait(self, timeout: float) -> None:
-        for proc, _ in self.running:
+        for proc, _unused in self.running:
             try:
                 proc.wait(timeout=timeout)
             except subprocess.TimeoutExpired:

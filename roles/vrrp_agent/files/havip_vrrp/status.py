@@ -136,7 +136,7 @@ class MetricsServer:
 
     def handle(self, body: str) -> None:
         try:
-            conn, _ = self.sock.accept()
+            conn, _unused = self.sock.accept()
         except (BlockingIOError, InterruptedError):
             return
         with conn:
