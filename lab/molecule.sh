@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Runs Molecule (default: every scenario) the way `make molecule` and the benchmarks need it:
+# the lab image, upstream's Keepalived tarballs for the source scenario (fetched once, verified),
+# the log kept in build/molecule.log (or $HAVIP_MOLECULE_LOG) and checked for secrets and for skipped steps.
+# Usage: lab/molecule.sh [molecule test arguments, default --all]
+set -euo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top"
+HAVIP_LAB_IMAGE=$(cat build/lab-image)
+read -r HAVIP_KEEPALIVED_2_2_7_TARBALL HAVIP_KEEPALIVED_2_2_7_SHA256 <<<"$(lab/keepalived-source.sh 2.2.7)"
+read -r HAVIP_KEEPALIVED_2_3_4_TARBALL HAVIP_KEEPALIVED_2_3_4_SHA256 <<<"$(lab/keepalived-source.sh 2.3.4)"
+export HAVIP_LAB_IMAGE HAVIP_KEEPALIVED_2_2_7_TARBALL HAVIP_KEEPALIVED_2_2_7_SHA256 \
+    HAVIP_KEEPALIVED_2_3_4_TARBALL HAVIP_KEEPALIVED_2_3_4_SHA256
+[ $# -gt 0 ] || set -- --all
+log=${HAVIP_MOLECULE_LOG:-build/molecule.log}
+mkdir -p "$(dirname "$log")"
+status=0
+molecule test "$@" 2>&1 | tee "$log" || status=$?
+lab/no-secrets.sh "$log"
+if grep -n 'Missing playbook' "$log"; then
+    echo "lab/molecule: a Molecule step was skipped (see above)" >&2
+    exit 1
+fi
+exit "$status"
