@@ -19,7 +19,7 @@ export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS)
 export ANSIBLE_FORCE_COLOR := 0
 export PY_COLORS := 0
 
-.PHONY: help setup venv engine image host-tools collection lint ruff ansible-lint sanity unit \
+.PHONY: help setup venv engine image host-tools collection lint ruff ansible-lint sanity unit bench \
 	molecule test demo lab-up lab-down clean
 
 help:
@@ -80,6 +80,12 @@ molecule: venv image collection
 test: setup
 	$(MAKE) -j3 --output-sync=target ruff ansible-lint sanity unit
 	$(MAKE) molecule
+
+# --- benchmarks (not part of `make test`: timings are measured, not asserted) ---------------------
+# Failover outage per daemon, advert_int and failure kind, and converge times, on a fresh lab:
+# build/bench/report.json, report.md, outage.png. BENCH_ARGS="--reps 1 --kinds stop" for a quick run.
+bench: venv image collection
+	python3 -m lab.bench $(BENCH_ARGS)
 
 # --- the lab ---------------------------------------------------------------------------------
 lab-up: venv image collection

@@ -1,0 +1,117 @@
+"""`make bench`: failover outage and converge time, measured on the local lab.
+
+For each daemon (keepalived, agent) and advert_int (the guide's 5 s, and 1 s), site.yml converges
+the lab (timed, first and second run), then playbooks/failover_drill.yml fails the master in each
+way (graceful stop, killed container, failing health check, link down) --reps times. Results go
+to build/bench/: report.json (every sample), report.md (the table), outage.png (the chart).
+
+Usage: python3 -m lab.bench [--reps 5] [--daemons keepalived,agent] [--adverts 5,1]
+                            [--kinds stop,kill,health,link] [--keep-lab]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import shlex
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import yaml
+
+from lab.bench import report
+
+ROOT = Path(__file__).resolve().parents[2]
+INVENTORY = ROOT / "lab" / "inventory.yml"
+OUT = ROOT / "build" / "bench"
+SERVICES = {"keepalived": "keepalived", "agent": "havip-vrrp-agent"}
+
+
+def run(cmd: list[str], log: Path) -> tuple[int, float, str]:
+    """Run a command, keep its output in log, return (rc, wall seconds, output)."""
+    start = time.monotonic()
+    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, check=False)
+    elapsed = time.monotonic() - start
+    log.parent.mkdir(parents=True, exist_ok=True)
+    log.write_text(proc.stdout + proc.stderr)
+    return proc.returncode, round(elapsed, 2), proc.stdout
+
+
+def cluster_vars(daemon: str, advert: int) -> dict:
+    """The lab inventory's cluster variables with the daemon and timing under test."""
+    inventory = yaml.safe_load(INVENTORY.read_text())
+    base = inventory["all"]["children"]["cluster"]["vars"]
+    instances = [dict(inst, advert_int=advert) for inst in base["keepalived_instances"]]
+    if advert >= 5:
+        scripts = base["keepalived_vrrp_scripts"]  # the guide's generous health check (R4h)
+    else:
+        scripts = [dict(s, interval=advert, timeout=advert) for s in base["keepalived_vrrp_scripts"]]
+    return {"havip_vrrp_daemon": daemon, "keepalived_instances": instances, "keepalived_vrrp_scripts": scripts}
+
+
+def changed_total(output: str) -> int:
+    return sum(int(n) for n in re.findall(r"changed=(\d+)", output.rsplit("PLAY RECAP", maxsplit=1)[-1]))
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--reps", type=int, default=5)
+    parser.add_argument("--daemons", default="keepalived,agent")
+    parser.add_argument("--adverts", default="5,1")
+    parser.add_argument("--kinds", default="stop,kill,health,link")
+    parser.add_argument("--keep-lab", action="store_true", help="reuse the running lab instead of a fresh one")
+    args = parser.parse_args()
+    command = "make bench" + (f" BENCH_ARGS={shlex.quote(' '.join(sys.argv[1:]))}" if sys.argv[1:] else "")
+    logs = OUT / "logs"
+
+    if not args.keep_lab:
+        subprocess.run([str(ROOT / "lab" / "lab.sh"), "down"], check=True)
+    subprocess.run([str(ROOT / "lab" / "lab.sh"), "up"], check=True)
+
+    samples: list[dict] = []
+    converge: list[dict] = []
+    for daemon in args.daemons.split(","):
+        for advert in (int(a) for a in args.adverts.split(",")):
+            tag = f"{daemon}-a{advert}"
+            extra = OUT / "vars" / f"{tag}.json"
+            extra.parent.mkdir(parents=True, exist_ok=True)
+            extra.write_text(json.dumps(cluster_vars(daemon, advert)))
+            site = ["ansible-playbook", "-i", str(INVENTORY), "site.yml", "-e", f"@{extra}"]
+            rc1, first, _ = run(site, logs / f"{tag}-site-1.log")
+            rc2, second, out2 = run(site, logs / f"{tag}-site-2.log")
+            if rc1 or rc2:
+                print(f"bench: site.yml failed for {tag}: see {logs}", file=sys.stderr)
+                return 1
+            converge.append({"daemon": daemon, "advert_int": advert, "first_s": first, "second_s": second,
+                             "second_changed": changed_total(out2)})
+            print(f"bench: {tag}: site.yml {first} s, then {second} s ({changed_total(out2)} changed)")
+            for kind in args.kinds.split(","):
+                for rep in range(1, args.reps + 1):
+                    report_dir = OUT / "raw" / f"{tag}-{kind}-{rep}"
+                    drill = [
+                        "ansible-playbook", "-i", str(INVENTORY), "playbooks/failover_drill.yml",
+                        "-e", f"@{extra}", "-e", "drill_cluster_group=cluster", "-e", "drill_probe_host=havip-probe",
+                        "-e", "drill_vip=172.16.16.12", "-e", f"drill_kind={kind}",
+                        "-e", f"drill_daemon_service={SERVICES[daemon]}", "-e", "drill_health_service=havip-whoami",
+                        "-e", f"drill_report_dir={report_dir}",
+                    ]
+                    rc, wall, _ = run(drill, logs / f"{tag}-{kind}-{rep}.log")
+                    path = report_dir / f"{kind}.json"
+                    sample = json.loads(path.read_text()) if path.exists() else {"kind": kind, "outage_s": None,
+                                                                                  "bound_s": 0}
+                    sample.update(daemon=daemon, advert_int=advert, rep=rep, passed=rc == 0, wall_s=wall)
+                    sample.pop("probe", None)
+                    samples.append(sample)
+                    print(f"bench: {tag} {kind} #{rep}: outage {sample['outage_s']} s"
+                          f"{'' if rc == 0 else ' (drill FAILED, see ' + str(logs) + ')'}")
+    result = report.write(OUT, samples, converge, command)
+    print((OUT / "report.md").read_text())
+    print(f"bench: {len(samples)} drills; report in {OUT}/report.json, report.md, outage.png")
+    return 0 if all(r["failed_runs"] == 0 for r in result["rows"]) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

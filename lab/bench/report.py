@@ -1,0 +1,106 @@
+"""Aggregation and rendering of benchmark results (pure: no I/O besides the files it is told to write).
+
+A sample is one failover drill's report (playbooks/failover_drill.yml writes it) tagged with the
+daemon and the advert_int it ran at. The report groups samples by (daemon, advert_int, kind) and
+gives median, min and max outage beside the theoretical Master_Down_Interval of RFC 3768 6.1.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+from pathlib import Path
+
+
+def master_down_interval(advert_int: float, priority: int = 100) -> float:
+    """RFC 3768 6.1: 3 x Advertisement_Interval + Skew_Time, Skew_Time = (256 - priority) / 256 x advert."""
+    return round(3 * advert_int + (256 - priority) / 256 * advert_int, 3)
+
+
+def summarise(samples: list[dict]) -> list[dict]:
+    """One row per (daemon, advert_int, kind), in a stable order."""
+    groups: dict[tuple, list[dict]] = {}
+    for sample in samples:
+        key = (sample["daemon"], float(sample["advert_int"]), sample["kind"])
+        groups.setdefault(key, []).append(sample)
+    rows = []
+    for (daemon, advert, kind), group in sorted(groups.items()):
+        outages = [float(s["outage_s"]) for s in group if s.get("outage_s") is not None]
+        failed = [s for s in group if not s.get("passed", True)]
+        rows.append({
+            "daemon": daemon,
+            "advert_int": advert,
+            "kind": kind,
+            "runs": len(group),
+            "failed_runs": len(failed),
+            "median_s": round(statistics.median(outages), 3) if outages else None,
+            "min_s": round(min(outages), 3) if outages else None,
+            "max_s": round(max(outages), 3) if outages else None,
+            "master_down_interval_s": master_down_interval(advert),
+            "bound_s": max(float(s["bound_s"]) for s in group) if group else None,
+        })
+    return rows
+
+
+def markdown(rows: list[dict], converge: list[dict], command: str) -> str:
+    lines = [
+        "| daemon | advert_int (s) | failure | runs | median (s) | min (s) | max (s) | Master_Down_Interval (s) |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        fail = f" ({r['failed_runs']} failed)" if r["failed_runs"] else ""
+        lines.append(
+            f"| {r['daemon']} | {r['advert_int']:g} | {r['kind']} | {r['runs']}{fail} | {r['median_s']} | "
+            f"{r['min_s']} | {r['max_s']} | {r['master_down_interval_s']} |"
+        )
+    if converge:
+        lines += ["", "| daemon | advert_int (s) | first site.yml (s) | second site.yml (s) | changed on 2nd run |",
+                  "|---|---|---|---|---|"]
+        for c in converge:
+            lines.append(f"| {c['daemon']} | {c['advert_int']:g} | {c['first_s']} | {c['second_s']} | "
+                         f"{c['second_changed']} |")
+    lines += ["", f"Measured with `{command}`; outage = longest gap between two answers of the VIP's HTTP "
+              "service, requested every 20 ms from a probe inside the subnet."]
+    return "\n".join(lines) + "\n"
+
+
+def chart(rows: list[dict], path: Path) -> None:
+    """Median outage per failure kind, one bar group per daemon/advert_int, with min-max whiskers."""
+    import matplotlib  # noqa: PLC0415 - only the bench needs it
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt  # noqa: PLC0415
+
+    kinds = sorted({r["kind"] for r in rows})
+    series = sorted({(r["daemon"], r["advert_int"]) for r in rows})
+    width = 0.8 / max(len(series), 1)
+    fig, ax = plt.subplots(figsize=(max(6.5, 2 + 1.8 * len(kinds)), 4.5))
+    for i, (daemon, advert) in enumerate(series):
+        xs, ys, lo, hi = [], [], [], []
+        for k, kind in enumerate(kinds):
+            row = next((r for r in rows if (r["daemon"], r["advert_int"], r["kind"]) == (daemon, advert, kind)), None)
+            if row is None or row["median_s"] is None:
+                continue
+            xs.append(k + i * width)
+            ys.append(row["median_s"])
+            lo.append(row["median_s"] - row["min_s"])
+            hi.append(row["max_s"] - row["median_s"])
+        ax.bar(xs, ys, width, yerr=[lo, hi], capsize=3, label=f"{daemon}, advert_int {advert:g} s")
+    ax.set_xticks([k + width * (len(series) - 1) / 2 for k in range(len(kinds))], kinds)
+    ax.set_ylabel("outage seen by a client (s)")
+    ax.set_title("HAVIP failover outage: median, min-max (probe every 20 ms)", fontsize="medium")
+    ax.legend(fontsize="small")
+    ax.grid(axis="y", alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def write(out_dir: Path, samples: list[dict], converge: list[dict], command: str) -> dict:
+    rows = summarise(samples)
+    report = {"command": command, "rows": rows, "converge": converge, "samples": samples}
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / "report.json").write_text(json.dumps(report, indent=2) + "\n")
+    (out_dir / "report.md").write_text(markdown(rows, converge, command))
+    if rows:
+        chart(rows, out_dir / "outage.png")
+    return report

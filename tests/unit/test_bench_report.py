@@ -1,0 +1,38 @@
+"""The benchmark report: grouping, statistics, the Markdown table and the chart file."""
+
+from __future__ import annotations
+
+from lab.bench import report
+
+
+def sample(daemon, advert, kind, outage, passed=True):
+    return {"daemon": daemon, "advert_int": advert, "kind": kind, "outage_s": outage, "bound_s": 4.6,
+            "passed": passed}
+
+
+def test_master_down_interval_follows_rfc3768():
+    assert report.master_down_interval(1) == 3.609
+    assert report.master_down_interval(5) == 18.047
+    assert report.master_down_interval(1, priority=255) == 3.004
+
+
+def test_rows_group_by_daemon_advert_and_kind_with_median_min_max():
+    samples = [sample("keepalived", 1, "stop", x) for x in (0.4, 0.9, 0.5)] + [
+        sample("keepalived", 1, "kill", 3.5), sample("agent", 1, "stop", 0.6, passed=False)]
+    rows = report.summarise(samples)
+    assert [(r["daemon"], r["kind"]) for r in rows] == [("agent", "stop"), ("keepalived", "kill"),
+                                                        ("keepalived", "stop")]
+    stop = rows[2]
+    assert (stop["runs"], stop["median_s"], stop["min_s"], stop["max_s"]) == (3, 0.5, 0.4, 0.9)
+    assert rows[0]["failed_runs"] == 1
+
+
+def test_markdown_and_chart_are_written(tmp_path):
+    samples = [sample("keepalived", 5, "stop", 0.42), sample("agent", 5, "stop", 0.61)]
+    converge = [{"daemon": "keepalived", "advert_int": 5, "first_s": 80.1, "second_s": 12.3, "second_changed": 0}]
+    result = report.write(tmp_path, samples, converge, "make bench")
+    table = (tmp_path / "report.md").read_text()
+    assert "| keepalived | 5 | stop | 1 | 0.42 | 0.42 | 0.42 | 18.047 |" in table
+    assert "| keepalived | 5 | 80.1 | 12.3 | 0 |" in table
+    assert (tmp_path / "outage.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert len(result["rows"]) == 2
