@@ -1,13 +1,19 @@
 #!/usr/bin/env bash
-# Tools the controller-side tests need from Debian's packages: keepalived (its config test checks
-# the rendered guide configuration in the unit tests). Installed without starting any service:
-# a temporary policy-rc.d forbids service starts during the install.
+# Tools the controller-side tests need from Debian's packages:
+#   keepalived  its config test checks the rendered guide configuration in the unit tests, and the
+#               VRRP agent's interop tests run it in network namespaces
+#   ShellCheck  ansible-test sanity's shellcheck test (skipped with a warning when it is missing)
+#   curl, xz    fetching upstream's Keepalived tarballs from Debian's source archive
+# Installed without starting any service: a temporary policy-rc.d forbids service starts.
 set -euo pipefail
-if command -v keepalived >/dev/null 2>&1 || [ -x /usr/sbin/keepalived ]; then
-    exit 0
-fi
+missing=()
+[ -x /usr/sbin/keepalived ] || missing+=(keepalived)
+command -v shellcheck >/dev/null 2>&1 || missing+=(shellcheck)
+command -v curl >/dev/null 2>&1 || missing+=(curl)
+command -v xz >/dev/null 2>&1 || missing+=(xz-utils)
+[ "${#missing[@]}" -eq 0 ] && exit 0
 if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then
-    echo "lab/host-tools: keepalived is missing and cannot be installed here (need root and apt-get)" >&2
+    echo "lab/host-tools: ${missing[*]} missing and cannot be installed here (need root and apt-get)" >&2
     exit 1
 fi
 policy=/usr/sbin/policy-rc.d
@@ -20,5 +26,5 @@ fi
 trap '[ -n "$created" ] && rm -f "$policy"' EXIT
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -q >/dev/null
-apt-get install -y -q --no-install-recommends keepalived >/dev/null
-echo "lab/host-tools: installed $(/usr/sbin/keepalived --version 2>&1 | head -1)" >&2
+apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
+echo "lab/host-tools: installed ${missing[*]}" >&2
