@@ -80,7 +80,7 @@ def main() -> int:
             extra.parent.mkdir(parents=True, exist_ok=True)
             extra.write_text(json.dumps(cluster_vars(daemon, advert)))
             site = ["ansible-playbook", "-i", str(INVENTORY), "site.yml", "-e", f"@{extra}"]
-            rc1, first, _ = run(site, logs / f"{tag}-site-1.log")
+            rc1, first, _out1 = run(site, logs / f"{tag}-site-1.log")
             rc2, second, out2 = run(site, logs / f"{tag}-site-2.log")
             if rc1 or rc2:
                 print(f"bench: site.yml failed for {tag}: see {logs}", file=sys.stderr)
@@ -98,10 +98,10 @@ def main() -> int:
                         "-e", f"drill_daemon_service={SERVICES[daemon]}", "-e", "drill_health_service=havip-whoami",
                         "-e", f"drill_report_dir={report_dir}",
                     ]
-                    rc, wall, _ = run(drill, logs / f"{tag}-{kind}-{rep}.log")
+                    rc, wall, _out = run(drill, logs / f"{tag}-{kind}-{rep}.log")
                     path = report_dir / f"{kind}.json"
-                    sample = json.loads(path.read_text()) if path.exists() else {"kind": kind, "outage_s": None,
-                                                                                  "bound_s": 0}
+                    missing = {"kind": kind, "outage_s": None, "bound_s": 0}
+                    sample = json.loads(path.read_text()) if path.exists() else missing
                     sample.update(daemon=daemon, advert_int=advert, rep=rep, passed=rc == 0, wall_s=wall)
                     sample.pop("probe", None)
                     samples.append(sample)
