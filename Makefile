@@ -19,11 +19,11 @@ export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS)
 export ANSIBLE_FORCE_COLOR := 0
 export PY_COLORS := 0
 
-.PHONY: help setup venv engine image host-tools collection lint ruff ansible-lint sanity unit bench \
+.PHONY: help setup venv engine image host-tools collection lint ruff ansible-lint sanity unit integration bench \
 	molecule test demo lab-up lab-down clean
 
 help:
-	@echo "make demo | test | lab-up | lab-down | lint | unit | molecule | clean"
+	@echo "make demo | test | lab-up | lab-down | lint | unit | integration | molecule | clean"
 
 # --- set-up ---------------------------------------------------------------------------------
 $(BIN)/.installed: requirements.txt requirements-dev.txt
@@ -68,6 +68,11 @@ sanity: venv collection
 unit: venv host-tools collection
 	pytest -q -n 2 tests/unit
 
+# ansible-test integration targets (tests/integration/targets) against the VPC emulator, which
+# lab/integration.sh starts on a free loopback port with throwaway keys and stops afterwards.
+integration: venv collection
+	lab/integration.sh
+
 lint: ruff ansible-lint sanity
 
 # Every scenario, with -vvv and --diff; the log must hold no secret and no skipped step
@@ -78,7 +83,7 @@ molecule: venv image collection
 # Static checks and unit tests run side by side; Molecule runs alone afterwards, so that the
 # failover timings it asserts are not disturbed by a loaded CPU.
 test: setup
-	$(MAKE) -j3 --output-sync=target ruff ansible-lint sanity unit
+	$(MAKE) -j3 --output-sync=target ruff ansible-lint sanity unit integration
 	$(MAKE) molecule
 
 # --- benchmarks (not part of `make test`: timings are measured, not asserted) ---------------------

@@ -1,10 +1,8 @@
 #!/usr/bin/env bash
-# ansible-test sanity needs the collection's real path to end in ansible_collections/havip/tencentcloud
-# (it resolves symlinks), so it runs on a fresh copy of the files git knows (tracked, or untracked
-# and not ignored) under build/sanity/, on the controller's Python.
+# ansible-test sanity on a fresh copy of the collection under build/sanity/ (lab/collection-copy.sh
+# says why), on the controller's Python.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
-dest="$top/build/sanity/ansible_collections/havip/tencentcloud"
 # ansible-test bootstraps pip in its sanity venvs with a downloaded script; offline, a local stand-in.
 pip_version=$(python3 - <<'PY'
 import ansible_test._internal.python_requirements as r, inspect, re
@@ -20,11 +18,6 @@ keep = {k: v for k, v in os.environ.items()
 text = open(sys.argv[1]).read().replace("PIP_ENVIRONMENT = {}", "PIP_ENVIRONMENT = " + json.dumps(keep), 1)
 open(sys.argv[2], "w").write(text)
 PY
-rm -rf "$dest"
-mkdir -p "$dest"
-cd "$top"
-git ls-files -z --cached --others --exclude-standard | tar --null -T - -cf - | tar -C "$dest" -xf -
+dest=$("$top/lab/collection-copy.sh" sanity)
 cd "$dest"
-# ansible-test lists files with git: give the copy its own index (the outer checkout ignores build/).
-git init -q . && git add -A
 exec ansible-test sanity --color no --python "$(python3 -c 'import sys; print("%d.%d" % sys.version_info[:2])')" "$@"

@@ -1,5 +1,5 @@
 """python3 -m lab.emulator --listen 127.0.0.1:PORT --world lab/emulator/world.json [--keys keys.json]
-[--db PATH] [--task-delay SECONDS] [--arp-interface IFACE]
+[--db PATH] [--task-delay SECONDS] [--switch-delay SECONDS] [--arp-interface IFACE]
 
 Keys: a JSON file mapping SecretId to SecretKey (or to {"secret_key": ..., "token": ...}); without
 --keys, TENCENTCLOUD_SECRET_ID / TENCENTCLOUD_SECRET_KEY (/ TENCENTCLOUD_SESSION_TOKEN) from the
@@ -30,12 +30,13 @@ def parse_listen(text: str) -> tuple[str, int]:
 
 
 def build(world_path: str, keys: KeyRing, *, db: str = ":memory:", task_delay: float = 1.0,
-          listen: tuple[str, int] = ("127.0.0.1", 0), clock=time.time) -> EmulatorServer:
+          switch_delay: float = 0.0, listen: tuple[str, int] = ("127.0.0.1", 0), clock=time.time) -> EmulatorServer:
     with open(world_path, encoding="utf-8") as handle:
         world = json.load(handle)
     store = Store(db)
     store.load_world(world, time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(clock())))
-    return EmulatorServer(listen, Vpc(store, clock=clock, task_delay=task_delay), keys, clock=clock)
+    vpc = Vpc(store, clock=clock, task_delay=task_delay, switch_delay=switch_delay)
+    return EmulatorServer(listen, vpc, keys, clock=clock)
 
 
 def _interrupt(signum, frame):
@@ -49,6 +50,9 @@ def main(argv=None) -> int:
     parser.add_argument("--keys", help="JSON file: SecretId -> SecretKey")
     parser.add_argument("--db", default=":memory:", help="SQLite file (default: in memory)")
     parser.add_argument("--task-delay", type=float, default=1.0, help="seconds an async task stays RUNNING")
+    parser.add_argument("--switch-delay", type=float, default=0.0,
+                        help="seconds between a gratuitous ARP and the HAVIP's move (the guide reports about 4)")
+    parser.add_argument("--fault-seed", type=int, help="seed of the random fault draws (reproducible runs)")
     parser.add_argument("--arp-interface", help="interface to watch for gratuitous ARP (needs CAP_NET_RAW)")
     parser.add_argument("--log-level", default="INFO")
     args = parser.parse_args(argv)
@@ -57,7 +61,12 @@ def main(argv=None) -> int:
     if not len(keys):
         parser.error("no keys: give --keys FILE or set TENCENTCLOUD_SECRET_ID and TENCENTCLOUD_SECRET_KEY")
     try:
-        server = build(args.world, keys, db=args.db, task_delay=args.task_delay, listen=args.listen)
+        if not 0 <= args.switch_delay <= 600 or not 0 <= args.task_delay <= 600:
+            raise ValueError("--task-delay and --switch-delay must be within [0, 600] seconds")
+        server = build(args.world, keys, db=args.db, task_delay=args.task_delay, switch_delay=args.switch_delay,
+                       listen=args.listen)
+        if args.fault_seed is not None:
+            server.faults.configure({"seed": args.fault_seed})
     except (OSError, ValueError, KeyError, WorldError) as exc:
         parser.error(f"cannot start: {exc}")
     if args.arp_interface:

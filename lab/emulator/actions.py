@@ -203,17 +203,18 @@ def reserved_addresses(cidr: str) -> set[ipaddress.IPv4Address]:
 class Vpc:
     """The emulated VPC service of one region."""
 
-    def __init__(self, store: Store, clock=time.time, task_delay: float = 1.0):
+    def __init__(self, store: Store, clock=time.time, task_delay: float = 1.0, switch_delay: float = 0.0):
         self.store = store
         self.clock = clock
         self.task_delay = task_delay
+        self.switch_delay = switch_delay  # seconds between a gratuitous ARP and the HAVIP's move
 
     @property
     def region(self) -> str:
         return self.store.get_meta("region") or ""
 
-    def timestamp(self) -> str:
-        return time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(self.clock()))
+    def timestamp(self, when: float | None = None) -> str:
+        return time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(self.clock() if when is None else when))
 
     def dispatch(self, action: str, params: dict) -> dict:
         handler = getattr(self, "action_" + action, None)
@@ -235,6 +236,13 @@ class Vpc:
 
     def _settle(self) -> None:
         now = self.clock()
+        for move in self.store.rows("SELECT * FROM pending_moves WHERE ready_at <= ? ORDER BY ready_at", (now,)):
+            self.store.execute("DELETE FROM pending_moves WHERE havip_id = ?", (move["havip_id"],))
+            havip = self._havip_row(move["havip_id"], required=False)
+            ins = self.store.row("SELECT * FROM instances WHERE instance_id = ?", (move["instance_id"],))
+            # The world may have changed during the delay (HAVIP deleted, drift range narrowed).
+            if havip is not None and ins is not None and self._refusal(havip, ins, havip["vip"]) is None:
+                self._move(havip, ins, move["ready_at"])
         for task in self.store.rows("SELECT * FROM tasks WHERE status = 'RUNNING' AND ready_at <= ? ORDER BY ready_at",
                                     (now,)):
             effect = Store.loads(task["effect"])
@@ -453,6 +461,7 @@ class Vpc:
             raise ApiError("UnsupportedOperation.BindEIP",
                            f"The HAVIP `{havip_id}` is bound to an EIP; unbind it (HaVipDisassociateAddressIp) first.")
         self.store.execute("DELETE FROM havip_associations WHERE havip_id = ?", (havip_id,))
+        self.store.execute("DELETE FROM pending_moves WHERE havip_id = ?", (havip_id,))
         self.store.execute("DELETE FROM havips WHERE havip_id = ?", (havip_id,))
         return {}
 
@@ -669,6 +678,9 @@ class Vpc:
 
         The HAVIP moves to that instance only if the instance is in the HAVIP's subnet (R1: a HAVIP
         is subnet-scoped) and, when the HAVIP has a drift range (HaVipAssociationSet), inside it.
+        With a ``switch_delay``, the move happens that many seconds later (a later announcement for
+        the same HAVIP replaces a pending one; one from the current holder cancels it) and the
+        answer carries ``pending`` and ``moves_at``.
         Returns {"bound": bool, "moved": bool, "havip_id", "instance_id", "reason"}.
         """
         with self.store.transaction():
@@ -683,11 +695,23 @@ class Vpc:
             reason = self._refusal(havip, ins, vip)
             result = {"bound": reason is None, "moved": False, "instance_id": ins["instance_id"],
                       "havip_id": havip["havip_id"] if havip else None, "reason": reason}
-            if reason is None and havip["instance_id"] != ins["instance_id"]:
-                self.store.execute("UPDATE havips SET instance_id = ?, eni_id = ?, flushed = ? WHERE havip_id = ?",
-                                   (ins["instance_id"], ins["eni_id"], self.timestamp(), havip["havip_id"]))
-                result["moved"] = True
+            if reason is None:
+                self.store.execute("DELETE FROM pending_moves WHERE havip_id = ?", (havip["havip_id"],))
+                if havip["instance_id"] != ins["instance_id"]:
+                    if self.switch_delay > 0:
+                        # The VPC takes a while to act on the announcement (the guide: about 4 s).
+                        ready = self.clock() + self.switch_delay
+                        self.store.execute("INSERT INTO pending_moves VALUES (?, ?, ?)",
+                                           (havip["havip_id"], ins["instance_id"], ready))
+                        result.update(pending=True, moves_at=self.timestamp(ready))
+                    else:
+                        self._move(havip, ins, self.clock())
+                        result["moved"] = True
             return result
+
+    def _move(self, havip: dict, ins: dict, when: float) -> None:
+        self.store.execute("UPDATE havips SET instance_id = ?, eni_id = ?, flushed = ? WHERE havip_id = ?",
+                           (ins["instance_id"], ins["eni_id"], self.timestamp(when), havip["havip_id"]))
 
     def _refusal(self, havip: dict | None, ins: dict, vip: str) -> str | None:
         """Why the VPC ignores this announcement (None: it takes it)."""

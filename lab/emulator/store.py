@@ -50,6 +50,8 @@ CREATE TABLE IF NOT EXISTS addresses (address_id TEXT PRIMARY KEY, ip TEXT UNIQU
     seq INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS client_tokens (action TEXT NOT NULL, token TEXT NOT NULL, response TEXT NOT NULL,
     PRIMARY KEY (action, token));
+CREATE TABLE IF NOT EXISTS pending_moves (havip_id TEXT PRIMARY KEY, instance_id TEXT NOT NULL,
+    ready_at REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS tasks (task_id TEXT PRIMARY KEY, action TEXT NOT NULL, status TEXT NOT NULL,
     ready_at REAL NOT NULL, effect TEXT NOT NULL, output TEXT NOT NULL DEFAULT '');
 """
