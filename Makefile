@@ -20,7 +20,7 @@ export ANSIBLE_FORCE_COLOR := 0
 export PY_COLORS := 0
 
 .PHONY: help setup venv engine image host-tools collection lint ruff ansible-lint sanity unit integration bench \
-	molecule test demo lab-up lab-down clean
+	molecule ship test demo lab-up lab-down clean
 
 help:
 	@echo "make demo | test | lab-up | lab-down | lint | unit | integration | molecule | clean"
@@ -73,6 +73,12 @@ unit: venv host-tools collection
 integration: venv collection
 	lab/integration.sh
 
+# What Galaxy, the docs site and AWX check before the collection ships (lab/ship-checks.sh):
+# galaxy build + install + ansible-doc + syntax-check from the install, galaxy-importer,
+# antsibull-docs lint, ansible-builder create, antsibull-changelog lint.
+ship: venv
+	lab/ship-checks.sh
+
 lint: ruff ansible-lint sanity
 
 # Every scenario, with -vvv and --diff; the log must hold no secret and no skipped step
@@ -83,7 +89,7 @@ molecule: venv image collection
 # Static checks and unit tests run side by side; Molecule runs alone afterwards, so that the
 # failover timings it asserts are not disturbed by a loaded CPU.
 test: setup
-	$(MAKE) -j3 --output-sync=target ruff ansible-lint sanity unit integration
+	$(MAKE) -j3 --output-sync=target ruff ansible-lint sanity unit integration ship
 	$(MAKE) molecule
 
 # --- benchmarks (not part of `make test`: timings are measured, not asserted) ---------------------

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The local lab: two CVM-like systemd containers (the guide's HAVIP-01 172.16.16.5 and HAVIP-02
 # 172.16.16.6) and a probe container (172.16.16.100) on a Docker bridge that plays the VPC subnet
-# 172.16.16.0/24 (HAVIP 172.16.16.12). Everything it starts carries the label havip-lab=1.
+# 172.16.16.0/24 (HAVIP 172.16.16.12), and the VPC API emulator on 127.0.0.1:8780 (lab/emulator.sh),
+# which learns the HAVIP's binding from the nodes' gratuitous ARP on the lab bridge. Everything
+# Docker runs carries the label havip-lab=1.
 #   lab/lab.sh up      create what is missing (reuses what is up) and install the lab services
 #   lab/lab.sh down    remove the containers and the network
 #   lab/lab.sh status  list what runs
@@ -41,10 +43,13 @@ up() {
         done
     done
     ansible-playbook -i "$here/inventory.yml" "$here/playbooks/prepare.yml" >/dev/null
+    "$here/emulator.sh" start
     status
 }
 
 down() {
+    "$here/emulator.sh" stop
+    rm -f "$here/../build/lab/emulator.db"
     docker ps -aq --filter "label=$label" | xargs -r docker rm -f >/dev/null
     docker network ls -q --filter "label=$label" | xargs -r docker network rm >/dev/null
     echo "lab: down"
@@ -52,6 +57,7 @@ down() {
 
 status() {
     docker ps --filter "label=$label" --format 'lab: {{.Names}} {{.Status}}'
+    "$here/emulator.sh" status
 }
 
 case "${1:-}" in
