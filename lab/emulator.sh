@@ -5,12 +5,17 @@
 #                           writes build/lab/credentials.env (a fresh SecretKey per lab)
 #   lab/emulator.sh stop | status
 # Set HAVIP_SWITCH_DELAY (seconds) to reproduce the guide's "about 4 s" HAVIP switch.
+# Other labs (the Molecule cloud scenario) set HAVIP_EMULATOR_{PORT,NETWORK,WORLD,STATE,NODES}, and
+# may bring their own TENCENTCLOUD_SECRET_ID / TENCENTCLOUD_SECRET_KEY.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
-state="$top/build/lab"
+state=${HAVIP_EMULATOR_STATE:-$top/build/lab}
 pidfile="$state/emulator.pid"
 port=${HAVIP_EMULATOR_PORT:-8780}
-network=havip-lab
+network=${HAVIP_EMULATOR_NETWORK:-havip-lab}
+world=${HAVIP_EMULATOR_WORLD:-lab/emulator/world.json}
+# instance id:container name of the world's CVMs
+nodes=${HAVIP_EMULATOR_NODES:-ins-havip001:havip-node1 ins-havip002:havip-node2}
 
 running() { [ -s "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; }
 
@@ -22,10 +27,11 @@ start() {
         return
     fi
     if [ ! -s "$state/keys.json" ]; then
-        key=$(python3 -c 'import secrets; print(secrets.token_urlsafe(24))')
-        (umask 077 && printf '{"AKIDhavipLab00000001": "%s"}\n' "$key" > "$state/keys.json")
+        id=${TENCENTCLOUD_SECRET_ID:-AKIDhavipLab00000001}
+        key=${TENCENTCLOUD_SECRET_KEY:-$(python3 -c 'import secrets; print(secrets.token_urlsafe(24))')}
+        (umask 077 && printf '{"%s": "%s"}\n' "$id" "$key" > "$state/keys.json")
         (umask 077 && cat > "$state/credentials.env" <<ENV
-TENCENTCLOUD_SECRET_ID=AKIDhavipLab00000001
+TENCENTCLOUD_SECRET_ID=$id
 TENCENTCLOUD_SECRET_KEY=$key
 TENCENTCLOUD_REGION=ap-guangzhou
 TENCENTCLOUD_ENDPOINT=127.0.0.1:$port
@@ -35,7 +41,7 @@ ENV
     fi
     bridge="br-$(docker network inspect -f '{{.Id}}' "$network" | cut -c1-12)"
     cd "$top"
-    setsid python3 -m lab.emulator --listen "127.0.0.1:$port" --world lab/emulator/world.json \
+    setsid python3 -m lab.emulator --listen "127.0.0.1:$port" --world "$world" \
         --keys "$state/keys.json" --db "$state/emulator.db" --arp-interface "$bridge" \
         --switch-delay "${HAVIP_SWITCH_DELAY:-0}" >"$state/emulator.log" 2>&1 </dev/null &
     echo $! > "$pidfile"
@@ -45,7 +51,8 @@ ENV
     done
     running || { cat "$state/emulator.log" >&2; echo "emulator: failed to start" >&2; exit 1; }
     # The CVMs of the world file are the lab's node containers: give the emulator their MACs.
-    macs=$(for pair in ins-havip001:havip-node1 ins-havip002:havip-node2; do
+    # shellcheck disable=SC2086 # a list of words
+    macs=$(for pair in $nodes; do
         mac=$(docker inspect -f "{{(index .NetworkSettings.Networks \"$network\").MacAddress}}" "${pair#*:}")
         printf '{"InstanceId": "%s", "MacAddress": "%s"}\n' "${pair%%:*}" "$mac"
     done | python3 -c 'import json, sys; print(json.dumps([json.loads(l) for l in sys.stdin]))')

@@ -5,7 +5,7 @@
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 list_secrets() {
-    grep -rhoE '(auth_pass|secret_key):[[:space:]]*"[^"]+"' \
+    grep -rhoiE '(auth_pass|secret_key):[[:space:]]*"[^"]+"' \
         "$top/lab/inventory.yml" "$top"/molecule/*/molecule.yml | sed -E 's/^[^"]*"([^"]+)"$/\1/'
     # The lab emulator's SecretKey (lab/emulator.sh), when a lab has run.
     [ -s "$top/build/lab/credentials.env" ] && sed -n 's/^TENCENTCLOUD_SECRET_KEY=//p' "$top/build/lab/credentials.env"

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import shlex
 import subprocess
@@ -30,10 +31,20 @@ OUT = ROOT / "build" / "bench"
 SERVICES = {"keepalived": "keepalived", "agent": "havip-vrrp-agent"}
 
 
+def lab_env() -> dict:
+    """The environment with the lab emulator's credentials (lab/emulator.sh writes them)."""
+    env = dict(os.environ)
+    for line in (ROOT / "build" / "lab" / "credentials.env").read_text().splitlines():
+        key, sep, value = line.partition("=")
+        if sep:
+            env[key] = value
+    return env
+
+
 def run(cmd: list[str], log: Path) -> tuple[int, float, str]:
-    """Run a command, keep its output in log, return (rc, wall seconds, output)."""
+    """Run a command with the lab's credentials, keep its output in log, return (rc, wall seconds, output)."""
     start = time.monotonic()
-    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, check=False)
+    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, check=False, env=lab_env())
     elapsed = time.monotonic() - start
     log.parent.mkdir(parents=True, exist_ok=True)
     log.write_text(proc.stdout + proc.stderr)
@@ -52,6 +63,33 @@ def cluster_vars(daemon: str, advert: int) -> dict:
     return {"havip_vrrp_daemon": daemon, "keepalived_instances": instances, "keepalived_vrrp_scripts": scripts}
 
 
+IDLE_SCRIPT = r"""
+main=$(systemctl show -p MainPID --value "$1")
+total=0; rss=0
+for pid in $main $(pgrep -P "$main"); do
+    set -- $(cut -d' ' -f14,15 /proc/$pid/stat); total=$((total + $1 + $2))
+    rss=$((rss + $(awk '/^VmRSS/ {print $2}' /proc/$pid/status)))
+done
+echo "$total $rss $(getconf CLK_TCK)"
+"""
+
+
+def idle_usage(daemon: str, seconds: int) -> dict:
+    """CPU (% of one core) and RSS (KiB, all processes of the unit) of the daemon on each node while idle."""
+    def sample(node: str) -> list[int]:
+        out = subprocess.run(["docker", "exec", node, "bash", "-c", IDLE_SCRIPT, "idle", SERVICES[daemon]],
+                             capture_output=True, text=True, check=True).stdout
+        return [int(x) for x in out.split()]
+    nodes = ["havip-node1", "havip-node2"]
+    before = {n: sample(n) for n in nodes}
+    time.sleep(seconds)
+    result = {}
+    for node in nodes:
+        ticks, rss, hz = sample(node)
+        result[node] = {"cpu_percent": round(100 * (ticks - before[node][0]) / hz / seconds, 3), "rss_kib": rss}
+    return {"daemon": daemon, "seconds": seconds, "nodes": result}
+
+
 def changed_total(output: str) -> int:
     return sum(int(n) for n in re.findall(r"changed=(\d+)", output.rsplit("PLAY RECAP", maxsplit=1)[-1]))
 
@@ -63,9 +101,12 @@ def main() -> int:
     parser.add_argument("--adverts", default="5,1")
     parser.add_argument("--kinds", default="stop,kill,health,link")
     parser.add_argument("--keep-lab", action="store_true", help="reuse the running lab instead of a fresh one")
+    parser.add_argument("--idle", type=int, default=60, help="seconds of idle CPU/RSS sampling per daemon (0: none)")
+    parser.add_argument("--out", default=str(OUT), help="report directory")
     args = parser.parse_args()
     command = "make bench" + (f" BENCH_ARGS={shlex.quote(' '.join(sys.argv[1:]))}" if sys.argv[1:] else "")
-    logs = OUT / "logs"
+    out_dir = Path(args.out)
+    logs = out_dir / "logs"
 
     if not args.keep_lab:
         subprocess.run([str(ROOT / "lab" / "lab.sh"), "down"], check=True)
@@ -73,10 +114,11 @@ def main() -> int:
 
     samples: list[dict] = []
     converge: list[dict] = []
+    idle: list[dict] = []
     for daemon in args.daemons.split(","):
         for advert in (int(a) for a in args.adverts.split(",")):
             tag = f"{daemon}-a{advert}"
-            extra = OUT / "vars" / f"{tag}.json"
+            extra = out_dir / "vars" / f"{tag}.json"
             extra.parent.mkdir(parents=True, exist_ok=True)
             extra.write_text(json.dumps(cluster_vars(daemon, advert)))
             site = ["ansible-playbook", "-i", str(INVENTORY), "site.yml", "-e", f"@{extra}"]
@@ -88,9 +130,13 @@ def main() -> int:
             converge.append({"daemon": daemon, "advert_int": advert, "first_s": first, "second_s": second,
                              "second_changed": changed_total(out2)})
             print(f"bench: {tag}: site.yml {first} s, then {second} s ({changed_total(out2)} changed)")
+            if args.idle and advert == min(int(a) for a in args.adverts.split(",")):
+                usage = idle_usage(daemon, args.idle)
+                idle.append(usage)
+                print(f"bench: {tag}: idle {usage['seconds']} s: {usage['nodes']}")
             for kind in args.kinds.split(","):
                 for rep in range(1, args.reps + 1):
-                    report_dir = OUT / "raw" / f"{tag}-{kind}-{rep}"
+                    report_dir = out_dir / "raw" / f"{tag}-{kind}-{rep}"
                     drill = [
                         "ansible-playbook", "-i", str(INVENTORY), "playbooks/failover_drill.yml",
                         "-e", f"@{extra}", "-e", "drill_cluster_group=cluster", "-e", "drill_probe_host=havip-probe",
@@ -107,9 +153,9 @@ def main() -> int:
                     samples.append(sample)
                     print(f"bench: {tag} {kind} #{rep}: outage {sample['outage_s']} s"
                           f"{'' if rc == 0 else ' (drill FAILED, see ' + str(logs) + ')'}")
-    result = report.write(OUT, samples, converge, command)
-    print((OUT / "report.md").read_text())
-    print(f"bench: {len(samples)} drills; report in {OUT}/report.json, report.md, outage.png")
+    result = report.write(out_dir, samples, converge, command, idle)
+    print((out_dir / "report.md").read_text())
+    print(f"bench: {len(samples)} drills; report in {out_dir}/report.json, report.md, outage.png")
     return 0 if all(r["failed_runs"] == 0 for r in result["rows"]) else 1
 
 

@@ -42,7 +42,7 @@ def summarise(samples: list[dict]) -> list[dict]:
     return rows
 
 
-def markdown(rows: list[dict], converge: list[dict], command: str) -> str:
+def markdown(rows: list[dict], converge: list[dict], command: str, idle: list[dict] | None = None) -> str:
     lines = [
         "| daemon | advert_int (s) | failure | runs | median (s) | min (s) | max (s) | Master_Down_Interval (s) |",
         "|---|---|---|---|---|---|---|---|",
@@ -59,6 +59,12 @@ def markdown(rows: list[dict], converge: list[dict], command: str) -> str:
         for c in converge:
             lines.append(f"| {c['daemon']} | {c['advert_int']:g} | {c['first_s']} | {c['second_s']} | "
                          f"{c['second_changed']} |")
+    if idle:
+        lines += ["", "| daemon | node | idle CPU (% of a core) | RSS (KiB) | over (s) |", "|---|---|---|---|---|"]
+        for usage in idle:
+            for node, use in sorted(usage["nodes"].items()):
+                lines.append(f"| {usage['daemon']} | {node} | {use['cpu_percent']} | {use['rss_kib']} | "
+                             f"{usage['seconds']} |")
     lines += ["", f"Measured with `{command}`; outage = longest gap between two answers of the VIP's HTTP "
               "service, requested every 20 ms from a probe inside the subnet."]
     return "\n".join(lines) + "\n"
@@ -95,12 +101,13 @@ def chart(rows: list[dict], path: Path) -> None:
     plt.close(fig)
 
 
-def write(out_dir: Path, samples: list[dict], converge: list[dict], command: str) -> dict:
+def write(out_dir: Path, samples: list[dict], converge: list[dict], command: str,
+          idle: list[dict] | None = None) -> dict:
     rows = summarise(samples)
-    report = {"command": command, "rows": rows, "converge": converge, "samples": samples}
+    report = {"command": command, "rows": rows, "converge": converge, "idle": idle or [], "samples": samples}
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "report.json").write_text(json.dumps(report, indent=2) + "\n")
-    (out_dir / "report.md").write_text(markdown(rows, converge, command))
+    (out_dir / "report.md").write_text(markdown(rows, converge, command, idle))
     if rows:
         chart(rows, out_dir / "outage.png")
     return report
