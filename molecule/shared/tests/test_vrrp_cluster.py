@@ -275,3 +275,29 @@ def test_agent_metrics_endpoint(host):
     # Only on the node itself (vrrp_agent_metrics_address 127.0.0.1).
     listen = host.run("ss -Htln 'sport = :9720'").stdout
     assert "127.0.0.1:9720" in listen and "0.0.0.0:9720" not in listen
+
+
+# Drops that would mean the peer speaks another dialect (interop: Keepalived <-> agent).
+WIRE_ERRORS = ("truncated", "bad_version", "bad_type", "bad_checksum", "bad_ttl", "bad_vrid", "bad_auth",
+               "bad_length", "bad_address_count")
+
+
+def test_the_peers_adverts_are_accepted(host):
+    """Each node accepts the other's advertisements (unicast, PASS auth): a BACKUP has received
+    some, and neither daemon counts a packet or authentication error. Keepalived's counters come
+    from its statistics dump (SIGUSR2 writes /tmp/keepalived.stats), the agent's from its status."""
+    state = host.file("/var/keepalived/state").content_string.strip()
+    if daemon(host) == "agent":
+        data = agent_status(host)
+        received = sum(inst["adverts_received"] for inst in data["instances"].values())
+        errors = {k: v for k, v in data.get("adverts_dropped", {}).items() if k in WIRE_ERRORS and v}
+    else:
+        dump = host.run("kill -USR2 $(systemctl show -p MainPID --value keepalived) && sleep 1 && "
+                        "cat /tmp/keepalived.stats")
+        assert dump.rc == 0, dump.stderr
+        received = int(re.search(r"Advertisements:\s+Received: (\d+)", dump.stdout).group(1))
+        sections = re.search(r"Packet Errors:(.*?)Priority Zero:", dump.stdout, re.S).group(1)
+        errors = {k.strip(): int(v) for k, v in re.findall(r"^\s+([A-Za-z ]+): (\d+)$", sections, re.M) if int(v)}
+    if state == "BACKUP":
+        assert received > 0, f"{host.backend.host} is BACKUP but has received no advertisement"
+    assert not errors, errors
