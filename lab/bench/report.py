@@ -13,8 +13,8 @@ from pathlib import Path
 
 
 def master_down_interval(advert_int: float, priority: int = 100) -> float:
-    """RFC 3768 6.1: 3 x Advertisement_Interval + Skew_Time, Skew_Time = (256 - priority) / 256 x advert."""
-    return round(3 * advert_int + (256 - priority) / 256 * advert_int, 3)
+    """RFC 3768 6.1: 3 x Advertisement_Interval + Skew_Time, Skew_Time = (256 - Priority) / 256 seconds."""
+    return round(3 * advert_int + (256 - priority) / 256, 3)
 
 
 def summarise(samples: list[dict]) -> list[dict]:

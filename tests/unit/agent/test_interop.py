@@ -19,7 +19,7 @@ KEEPALIVED = "/usr/sbin/keepalived"
 AGENT_DIR = pathlib.Path(__file__).resolve().parents[3] / "roles" / "vrrp_agent" / "files"
 IP_A, IP_B, VIP = "172.16.16.5", "172.16.16.6", "172.16.16.12"
 ADVERT_INT = 1
-SKEW_100 = (256 - 100) / 256 * ADVERT_INT  # skew time of a priority-100 backup (RFC 3768 6.1)
+SKEW_100 = (256 - 100) / 256  # skew time of a priority-100 backup, seconds (RFC 3768 6.1)
 # The agent's interpreter: the test's own by default; HAVIP_AGENT_PYTHON runs it with another one
 # (e.g. a Python 3.8, the oldest the agent supports on target hosts).
 AGENT_PYTHON = os.environ.get("HAVIP_AGENT_PYTHON", sys.executable)

@@ -214,8 +214,9 @@ class VrrpInstance:
         if self.config.version == 3:
             # RFC 5798 6.1: (((256 - priority) * Master_Adver_Interval) / 256)
             return ((256 - prio) * self.master_adver_interval) / 256
-        # RFC 3768 6.1: ((256 - Priority) / 256) * Advertisement_Interval
-        return ((256 - prio) / 256) * self.config.advert_int
+        # RFC 3768 6.1: Skew_Time = ((256 - Priority) / 256) seconds, whatever the advert interval
+        # (Keepalived's VRRPv2 timer does the same; only VRRPv3 scales it by the interval).
+        return (256 - prio) / 256
 
     @property
     def master_down_interval(self) -> float:
