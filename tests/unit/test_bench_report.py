@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from lab.bench import report
+import json
+
+from lab.bench import merge, report
 
 
 def sample(daemon, advert, kind, outage, passed=True):
@@ -36,3 +38,21 @@ def test_markdown_and_chart_are_written(tmp_path):
     assert "| keepalived | 5 | 80.1 | 12.3 | 0 |" in table
     assert (tmp_path / "outage.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert len(result["rows"]) == 2
+
+
+def test_raw_drill_reports_are_read_back_with_the_drills_own_verdict(tmp_path):
+    def drill(name, kind, **fields):
+        path = tmp_path / "raw" / name / f"{kind}.json"
+        path.parent.mkdir(parents=True)
+        base = {"kind": kind, "master_before": "n1", "answered_after": "n2", "holders_after": ["n2"],
+                "outage_s": 0.6, "bound_s": 4.6, "advert_int": 1.0}
+        path.write_text(json.dumps(dict(base, **fields)))
+
+    drill("keepalived-a1-stop-1", "stop")
+    drill("keepalived-a1-kill-1", "kill", outage_s=5.0)  # beyond the bound
+    drill("agent-a1-stop-1", "stop", holders_after=["n1", "n2"])  # two holders
+    samples = {(s["daemon"], s["kind"]): s for s in merge.raw_samples(tmp_path)}
+    assert samples[("keepalived", "stop")]["passed"] is True
+    assert samples[("keepalived", "kill")]["passed"] is False
+    assert samples[("agent", "stop")]["passed"] is False
+    assert samples[("keepalived", "stop")]["advert_int"] == 1
