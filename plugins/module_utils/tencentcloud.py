@@ -274,6 +274,16 @@ class TencentCloudModule:
             if not batch or offset >= (page.get("TotalCount") or 0):
                 return items
 
+    def find(self, action, ids_key, set_key):
+        """The items an info module asks for: by ``ids`` (sent as ``ids_key``) or ``filters``, all
+        pages; "not found" is an empty list."""
+        query = {}
+        if self.params.get("ids"):
+            query[ids_key] = self.params["ids"]
+        if self.params.get("filters"):
+            query["Filters"] = api_filters(self.params["filters"])
+        return self.describe_all(action, query, set_key, empty_on=NOT_FOUND_CODES)
+
     # --- waiting ---------------------------------------------------------------------------
     def wait_until(self, predicate, timeout, what, delay=TASK_POLL_DELAY):
         """Call ``predicate()`` until it returns something truthy; fail after ``timeout`` seconds."""

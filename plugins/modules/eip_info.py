@@ -65,10 +65,8 @@ eips:
 """
 
 from ansible_collections.havip.tencentcloud.plugins.module_utils.tencentcloud import (  # noqa: E402 - after the docs, as Ansible requires
-    NOT_FOUND_CODES,
     TencentCloudModule,
     address_to_dict,
-    api_filters,
 )
 
 
@@ -79,12 +77,7 @@ def main():
     )
     module = TencentCloudModule(argument_spec=argument_spec, supports_check_mode=True,
                                 mutually_exclusive=[("ids", "filters")])
-    query = {}
-    if module.params["ids"]:
-        query["AddressIds"] = module.params["ids"]
-    if module.params["filters"]:
-        query["Filters"] = api_filters(module.params["filters"])
-    found = module.describe_all("DescribeAddresses", query, "AddressSet", empty_on=NOT_FOUND_CODES)
+    found = module.find("DescribeAddresses", "AddressIds", "AddressSet")
     module.exit_json(changed=False, eips=[address_to_dict(a) for a in found])
 
 

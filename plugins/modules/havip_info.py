@@ -73,9 +73,7 @@ havips:
 """
 
 from ansible_collections.havip.tencentcloud.plugins.module_utils.tencentcloud import (  # noqa: E402 - after the docs, as Ansible requires
-    NOT_FOUND_CODES,
     TencentCloudModule,
-    api_filters,
     havip_to_dict,
 )
 
@@ -87,12 +85,7 @@ def main():
     )
     module = TencentCloudModule(argument_spec=argument_spec, supports_check_mode=True,
                                 mutually_exclusive=[("ids", "filters")])
-    query = {}
-    if module.params["ids"]:
-        query["HaVipIds"] = module.params["ids"]
-    if module.params["filters"]:
-        query["Filters"] = api_filters(module.params["filters"])
-    found = module.describe_all("DescribeHaVips", query, "HaVipSet", empty_on=NOT_FOUND_CODES)
+    found = module.find("DescribeHaVips", "HaVipIds", "HaVipSet")
     module.exit_json(changed=False, havips=[havip_to_dict(h) for h in found])
 
 

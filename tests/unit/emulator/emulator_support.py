@@ -1,11 +1,9 @@
 """Support for the emulator tests: the emulator in-process on 127.0.0.1 (port 0), driven by the real SDK.
 
 A uniquely named module (not conftest) so that other test directories' helpers never shadow it."""
-import json
 import pathlib
 import sys
 import time
-import urllib.request
 
 from tencentcloud.common import credential
 from tencentcloud.common.profile.client_profile import ClientProfile
@@ -17,6 +15,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from lab.emulator.__main__ import build  # noqa: E402
+from lab.emulator.admin import AdminClient  # noqa: E402
 from lab.emulator.server import serve_in_thread  # noqa: E402
 from lab.emulator.signature import Key, KeyRing  # noqa: E402
 
@@ -34,20 +33,13 @@ INS1, INS2, INS_OTHER = "ins-havip001", "ins-havip002", "ins-other001"
 MAC1, MAC2, MAC_OTHER = "02:42:ac:10:10:05", "02:42:ac:10:10:06", "02:42:ac:10:11:05"
 
 
-class Lab:
-    """A running emulator plus helpers for its admin endpoints."""
+class Lab(AdminClient):
+    """A running emulator plus its admin endpoints (lab.emulator.admin)."""
 
     def __init__(self, server):
+        super().__init__(server.url)
         self.server = server
         self.port = server.server_address[1]
-        self.url = server.url
-
-    def admin(self, path, payload=None):
-        data = None if payload is None else json.dumps(payload).encode()
-        req = urllib.request.Request(self.url + path, data=data, method="GET" if data is None else "POST",
-                                     headers={"Content-Type": "application/json"})
-        with urllib.request.urlopen(req, timeout=10) as resp:
-            return json.loads(resp.read())
 
     def client(self, secret_id=SECRET_ID, secret_key=SECRET_KEY, token=None, region=REGION):
         http = HttpProfile(protocol="http", endpoint=f"127.0.0.1:{self.port}", reqTimeout=10)

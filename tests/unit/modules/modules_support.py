@@ -2,11 +2,9 @@
 
 A uniquely named module (not conftest) so that other test directories' helpers never shadow it."""
 import contextlib
-import json
 import os
 import pathlib
 import sys
-import urllib.request
 
 ROOT = pathlib.Path(__file__).resolve().parents[3]
 COLLECTIONS = ROOT / "build" / "collections"
@@ -21,6 +19,7 @@ for path in (str(COLLECTIONS), str(ROOT)):
 
 
 from lab.emulator.__main__ import build  # noqa: E402
+from lab.emulator.admin import AdminClient  # noqa: E402
 from lab.emulator.server import serve_in_thread  # noqa: E402
 from lab.emulator.signature import Key, KeyRing  # noqa: E402
 
@@ -38,21 +37,10 @@ MAC1, MAC2 = "02:42:ac:10:10:05", "02:42:ac:10:10:06"
 KEYS = KeyRing([Key(SECRET_ID, SECRET_KEY)])
 
 
-class Lab:
+class Lab(AdminClient):
+    """A running emulator plus its admin endpoints (lab.emulator.admin)."""
+
     def __init__(self, server):
+        super().__init__(server.url)
         self.server = server
         self.port = server.server_address[1]
-        self.url = server.url
-
-    def admin(self, path, payload=None):
-        data = None if payload is None else json.dumps(payload).encode()
-        req = urllib.request.Request(self.url + path, data=data, method="GET" if data is None else "POST",
-                                     headers={"Content-Type": "application/json"})
-        with urllib.request.urlopen(req, timeout=10) as resp:
-            return json.loads(resp.read())
-
-    def calls(self):
-        return self.admin("/_lab/calls")
-
-    def reset_calls(self):
-        self.admin("/_lab/calls/reset", {})
