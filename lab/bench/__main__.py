@@ -105,7 +105,7 @@ def main() -> int:
     parser.add_argument("--out", default=str(OUT), help="report directory")
     args = parser.parse_args()
     command = "make bench" + (f" BENCH_ARGS={shlex.quote(' '.join(sys.argv[1:]))}" if sys.argv[1:] else "")
-    out_dir = Path(args.out)
+    out_dir = Path(args.out).resolve()  # the drill writes its report relative to nothing else
     logs = out_dir / "logs"
 
     if not args.keep_lab:

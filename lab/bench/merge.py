@@ -9,6 +9,7 @@ the single other node within the bound.
 
 from __future__ import annotations
 
+import ast
 import json
 import re
 import sys
@@ -49,6 +50,15 @@ def log_converge(directory: Path) -> list[dict]:
     return found
 
 
+def log_idle(directory: Path) -> list[dict]:
+    log = directory / "bench.log"
+    found = []
+    if log.exists():
+        for m in re.finditer(r"bench: (\w+)-a\d+: idle (\d+) s: (\{.*\})$", log.read_text(), re.M):
+            found.append({"daemon": m[1], "seconds": int(m[2]), "nodes": ast.literal_eval(m[3])})
+    return found
+
+
 def main() -> int:
     out, *dirs = (Path(a) for a in sys.argv[1:])
     samples, converge, idle, commands = [], [], [], []
@@ -63,6 +73,7 @@ def main() -> int:
         else:
             samples += raw_samples(directory)
             converge += log_converge(directory)
+            idle += log_idle(directory)
             commands.append(f"make bench (raw reports of {directory})")
     report.write(out, samples, converge, " + ".join(commands), idle)
     print((out / "report.md").read_text())
