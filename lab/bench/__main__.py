@@ -24,6 +24,7 @@ from pathlib import Path
 import yaml
 
 from lab.bench import report
+from lab.emulator.admin import AdminClient
 
 ROOT = Path(__file__).resolve().parents[2]
 INVENTORY = ROOT / "lab" / "inventory.yml"
@@ -94,6 +95,24 @@ def changed_total(output: str) -> int:
     return sum(int(n) for n in re.findall(r"changed=(\d+)", output.rsplit("PLAY RECAP", maxsplit=1)[-1]))
 
 
+def converge_config(daemon: str, advert: int, extra: Path, log_prefix: Path) -> dict | None:
+    """site.yml twice on the lab with these variables: wall times, changes and API calls of each run."""
+    site = ["ansible-playbook", "-i", str(INVENTORY), "site.yml", "-e", f"@{extra}"]
+    api = AdminClient("http://127.0.0.1:8780")  # the lab emulator (lab/emulator.sh)
+    api.reset_calls()
+    rc1, first, _out1 = run(site, Path(f"{log_prefix}-site-1.log"))
+    calls1 = api.calls()
+    api.reset_calls()
+    rc2, second, out2 = run(site, Path(f"{log_prefix}-site-2.log"))
+    calls2 = api.calls()
+    if rc1 or rc2:
+        return None
+    return {"daemon": daemon, "advert_int": advert, "first_s": first, "second_s": second,
+            "second_changed": changed_total(out2), "api_calls_first": calls1["total"],
+            "api_mutating_first": calls1["mutating"], "api_calls_second": calls2["total"],
+            "api_mutating_second": calls2["mutating"]}
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--reps", type=int, default=5)
@@ -121,15 +140,15 @@ def main() -> int:
             extra = out_dir / "vars" / f"{tag}.json"
             extra.parent.mkdir(parents=True, exist_ok=True)
             extra.write_text(json.dumps(cluster_vars(daemon, advert)))
-            site = ["ansible-playbook", "-i", str(INVENTORY), "site.yml", "-e", f"@{extra}"]
-            rc1, first, _out1 = run(site, logs / f"{tag}-site-1.log")
-            rc2, second, out2 = run(site, logs / f"{tag}-site-2.log")
-            if rc1 or rc2:
+            record = converge_config(daemon, advert, extra, logs / tag)
+            if record is None:
                 print(f"bench: site.yml failed for {tag}: see {logs}", file=sys.stderr)
                 return 1
-            converge.append({"daemon": daemon, "advert_int": advert, "first_s": first, "second_s": second,
-                             "second_changed": changed_total(out2)})
-            print(f"bench: {tag}: site.yml {first} s, then {second} s ({changed_total(out2)} changed)")
+            converge.append(record)
+            print(f"bench: {tag}: site.yml {record['first_s']} s, then {record['second_s']} s "
+                  f"({record['second_changed']} changed); API calls {record['api_calls_first']} "
+                  f"({record['api_mutating_first']} mutating), then {record['api_calls_second']} "
+                  f"({record['api_mutating_second']})")
             if args.idle and advert == min(int(a) for a in args.adverts.split(",")):
                 usage = idle_usage(daemon, args.idle)
                 idle.append(usage)

@@ -54,11 +54,13 @@ def markdown(rows: list[dict], converge: list[dict], command: str, idle: list[di
             f"{r['min_s']} | {r['max_s']} | {r['master_down_interval_s']} |"
         )
     if converge:
-        lines += ["", "| daemon | advert_int (s) | first site.yml (s) | second site.yml (s) | changed on 2nd run |",
-                  "|---|---|---|---|---|"]
+        lines += ["", "| daemon | advert_int (s) | first site.yml (s) | second site.yml (s) | changed on 2nd run "
+                  "| API calls 1st (mutating) | API calls 2nd (mutating) |", "|---|---|---|---|---|---|---|"]
         for c in converge:
+            first = f"{c['api_calls_first']} ({c['api_mutating_first']})" if "api_calls_first" in c else "-"
+            second = f"{c['api_calls_second']} ({c['api_mutating_second']})" if "api_calls_second" in c else "-"
             lines.append(f"| {c['daemon']} | {c['advert_int']:g} | {c['first_s']} | {c['second_s']} | "
-                         f"{c['second_changed']} |")
+                         f"{c['second_changed']} | {first} | {second} |")
     if idle:
         lines += ["", "| daemon | node | idle CPU (% of a core) | RSS (KiB) | over (s) |", "|---|---|---|---|---|"]
         for usage in idle:

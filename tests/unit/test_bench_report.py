@@ -31,11 +31,14 @@ def test_rows_group_by_daemon_advert_and_kind_with_median_min_max():
 
 def test_markdown_and_chart_are_written(tmp_path):
     samples = [sample("keepalived", 5, "stop", 0.42), sample("agent", 5, "stop", 0.61)]
-    converge = [{"daemon": "keepalived", "advert_int": 5, "first_s": 80.1, "second_s": 12.3, "second_changed": 0}]
+    converge = [{"daemon": "keepalived", "advert_int": 5, "first_s": 80.1, "second_s": 12.3, "second_changed": 0},
+                {"daemon": "agent", "advert_int": 5, "first_s": 70.0, "second_s": 11.0, "second_changed": 0,
+                 "api_calls_first": 14, "api_mutating_first": 3, "api_calls_second": 6, "api_mutating_second": 0}]
     result = report.write(tmp_path, samples, converge, "make bench")
     table = (tmp_path / "report.md").read_text()
     assert "| keepalived | 5 | stop | 1 | 0.42 | 0.42 | 0.42 | 15.609 |" in table
-    assert "| keepalived | 5 | 80.1 | 12.3 | 0 |" in table
+    assert "| keepalived | 5 | 80.1 | 12.3 | 0 | - | - |" in table
+    assert "| agent | 5 | 70.0 | 11.0 | 0 | 14 (3) | 6 (0) |" in table
     assert (tmp_path / "outage.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert len(result["rows"]) == 2
 
