@@ -1,11 +1,12 @@
 """`make bench`: failover outage and converge time, measured on the local lab.
 
-For each daemon (keepalived, agent) and advert_int (the guide's 5 s, and 1 s), site.yml converges
+For each daemon (keepalived, agent) and advert_int (the guide's 5 s, 1 s, and 0.1 s, which needs VRRPv3:
+a sub-second advert_int runs with keepalived_vrrp_version 3 and no auth_pass), site.yml converges
 the lab (timed, first and second run), then playbooks/failover_drill.yml fails the master in each
 way (graceful stop, killed container, failing health check, link down) --reps times. Results go
 to build/bench/: report.json (every sample), report.md (the table), outage.png (the chart).
 
-Usage: python3 -m lab.bench [--reps 5] [--daemons keepalived,agent] [--adverts 5,1]
+Usage: python3 -m lab.bench [--reps 5] [--daemons keepalived,agent] [--adverts 5,1,0.1]
                             [--kinds stop,kill,health,link] [--keep-lab]
 """
 
@@ -52,16 +53,27 @@ def run(cmd: list[str], log: Path) -> tuple[int, float, str]:
     return proc.returncode, round(elapsed, 2), proc.stdout
 
 
-def cluster_vars(daemon: str, advert: int) -> dict:
+def vrrp_version(advert: float) -> int:
+    """VRRPv2 (the guide's) carries whole seconds; a sub-second advert_int needs VRRPv3 (RFC 5798)."""
+    return 2 if advert >= 1 and advert == int(advert) else 3
+
+
+def cluster_vars(daemon: str, advert: float) -> dict:
     """The lab inventory's cluster variables with the daemon and timing under test."""
     inventory = yaml.safe_load(INVENTORY.read_text())
     base = inventory["all"]["children"]["cluster"]["vars"]
-    instances = [dict(inst, advert_int=advert) for inst in base["keepalived_instances"]]
+    version = vrrp_version(advert)
+    instances = [dict(inst, advert_int=int(advert) if version == 2 else advert)
+                 for inst in base["keepalived_instances"]]
+    if version == 3:
+        instances = [{k: v for k, v in inst.items() if k != "auth_pass"} for inst in instances]  # RFC 5798
     if advert >= 5:
         scripts = base["keepalived_vrrp_scripts"]  # the guide's generous health check (R4h)
     else:
-        scripts = [dict(s, interval=advert, timeout=advert) for s in base["keepalived_vrrp_scripts"]]
-    return {"havip_vrrp_daemon": daemon, "keepalived_instances": instances, "keepalived_vrrp_scripts": scripts}
+        step = max(1, int(advert))  # vrrp_script timing is in whole seconds
+        scripts = [dict(s, interval=step, timeout=step) for s in base["keepalived_vrrp_scripts"]]
+    return {"havip_vrrp_daemon": daemon, "keepalived_vrrp_version": version, "keepalived_instances": instances,
+            "keepalived_vrrp_scripts": scripts}
 
 
 IDLE_SCRIPT = r"""
@@ -95,7 +107,7 @@ def changed_total(output: str) -> int:
     return sum(int(n) for n in re.findall(r"changed=(\d+)", output.rsplit("PLAY RECAP", maxsplit=1)[-1]))
 
 
-def converge_config(daemon: str, advert: int, extra: Path, log_prefix: Path) -> dict | None:
+def converge_config(daemon: str, advert: float, extra: Path, log_prefix: Path) -> dict | None:
     """site.yml twice on the lab with these variables: wall times, changes and API calls of each run."""
     site = ["ansible-playbook", "-i", str(INVENTORY), "site.yml", "-e", f"@{extra}"]
     api = AdminClient("http://127.0.0.1:8780")  # the lab emulator (lab/emulator.sh)
@@ -107,7 +119,8 @@ def converge_config(daemon: str, advert: int, extra: Path, log_prefix: Path) -> 
     calls2 = api.calls()
     if rc1 or rc2:
         return None
-    return {"daemon": daemon, "advert_int": advert, "first_s": first, "second_s": second,
+    return {"daemon": daemon, "advert_int": advert, "vrrp_version": vrrp_version(advert), "first_s": first,
+            "second_s": second,
             "second_changed": changed_total(out2), "api_calls_first": calls1["total"],
             "api_mutating_first": calls1["mutating"], "api_calls_second": calls2["total"],
             "api_mutating_second": calls2["mutating"]}
@@ -117,7 +130,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--reps", type=int, default=5)
     parser.add_argument("--daemons", default="keepalived,agent")
-    parser.add_argument("--adverts", default="5,1")
+    parser.add_argument("--adverts", default="5,1,0.1")
     parser.add_argument("--kinds", default="stop,kill,health,link")
     parser.add_argument("--keep-lab", action="store_true", help="reuse the running lab instead of a fresh one")
     parser.add_argument("--idle", type=int, default=60, help="seconds of idle CPU/RSS sampling per daemon (0: none)")
@@ -135,8 +148,8 @@ def main() -> int:
     converge: list[dict] = []
     idle: list[dict] = []
     for daemon in args.daemons.split(","):
-        for advert in (int(a) for a in args.adverts.split(",")):
-            tag = f"{daemon}-a{advert}"
+        for advert in (float(a) for a in args.adverts.split(",")):
+            tag = f"{daemon}-a{advert:g}"
             extra = out_dir / "vars" / f"{tag}.json"
             extra.parent.mkdir(parents=True, exist_ok=True)
             extra.write_text(json.dumps(cluster_vars(daemon, advert)))
@@ -149,8 +162,9 @@ def main() -> int:
                   f"({record['second_changed']} changed); API calls {record['api_calls_first']} "
                   f"({record['api_mutating_first']} mutating), then {record['api_calls_second']} "
                   f"({record['api_mutating_second']})")
-            if args.idle and advert == min(int(a) for a in args.adverts.split(",")):
+            if args.idle and advert <= 1:  # the cost of frequent adverts
                 usage = idle_usage(daemon, args.idle)
+                usage.update(advert_int=advert, vrrp_version=vrrp_version(advert))
                 idle.append(usage)
                 print(f"bench: {tag}: idle {usage['seconds']} s: {usage['nodes']}")
             for kind in args.kinds.split(","):
@@ -167,7 +181,8 @@ def main() -> int:
                     path = report_dir / f"{kind}.json"
                     missing = {"kind": kind, "outage_s": None, "bound_s": 0}
                     sample = json.loads(path.read_text()) if path.exists() else missing
-                    sample.update(daemon=daemon, advert_int=advert, rep=rep, passed=rc == 0, wall_s=wall)
+                    sample.update(daemon=daemon, advert_int=advert, vrrp_version=vrrp_version(advert), rep=rep,
+                                  passed=rc == 0, wall_s=wall)
                     sample.pop("probe", None)
                     samples.append(sample)
                     print(f"bench: {tag} {kind} #{rep}: outage {sample['outage_s']} s"

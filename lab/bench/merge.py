@@ -17,7 +17,7 @@ from pathlib import Path
 
 from lab.bench import report
 
-RAW = re.compile(r"^(?P<daemon>[a-z]+)-a(?P<advert>\d+)-(?P<kind>[a-z]+)-(?P<rep>\d+)$")
+RAW = re.compile(r"^(?P<daemon>[a-z]+)-a(?P<advert>[\d.]+)-(?P<kind>[a-z]+)-(?P<rep>\d+)$")
 
 
 def raw_samples(directory: Path) -> list[dict]:
@@ -30,7 +30,7 @@ def raw_samples(directory: Path) -> list[dict]:
         sample.pop("probe", None)
         holders = sample.get("holders_after") or []
         sample.update(
-            daemon=match["daemon"], advert_int=int(match["advert"]), rep=int(match["rep"]),
+            daemon=match["daemon"], advert_int=float(match["advert"]), rep=int(match["rep"]),
             passed=(sample.get("answered_after") not in (None, sample.get("master_before"))
                     and len(holders) == 1 and holders[0] != sample.get("master_before")
                     and float(sample["outage_s"]) <= float(sample["bound_s"])),
@@ -43,9 +43,10 @@ def log_converge(directory: Path) -> list[dict]:
     log = directory / "bench.log"
     found = []
     if log.exists():
-        for m in re.finditer(r"bench: (\w+)-a(\d+): site.yml ([\d.]+) s, then ([\d.]+) s \((\d+) changed\)",
+        for m in re.finditer(r"bench: (\w+)-a([\d.]+): site.yml ([\d.]+) s, then ([\d.]+) s \((\d+) changed\)",
                              log.read_text()):
-            found.append({"daemon": m[1], "advert_int": int(m[2]), "first_s": float(m[3]),
+            found.append({"daemon": m[1], "advert_int": float(m[2]), "vrrp_version": 3 if float(m[2]) < 1 else 2,
+                          "first_s": float(m[3]),
                           "second_s": float(m[4]), "second_changed": int(m[5])})
     return found
 
@@ -54,8 +55,10 @@ def log_idle(directory: Path) -> list[dict]:
     log = directory / "bench.log"
     found = []
     if log.exists():
-        for m in re.finditer(r"bench: (\w+)-a\d+: idle (\d+) s: (\{.*\})$", log.read_text(), re.M):
-            found.append({"daemon": m[1], "seconds": int(m[2]), "nodes": ast.literal_eval(m[3])})
+        for m in re.finditer(r"bench: (\w+)-a([\d.]+): idle (\d+) s: (\{.*\})$", log.read_text(), re.M):
+            advert = float(m[2])
+            found.append({"daemon": m[1], "advert_int": advert, "vrrp_version": 3 if advert < 1 else 2,
+                          "seconds": int(m[3]), "nodes": ast.literal_eval(m[4])})
     return found
 
 

@@ -12,23 +12,31 @@ import statistics
 from pathlib import Path
 
 
-def master_down_interval(advert_int: float, priority: int = 100) -> float:
-    """RFC 3768 6.1: 3 x Advertisement_Interval + Skew_Time, Skew_Time = (256 - Priority) / 256 seconds."""
-    return round(3 * advert_int + (256 - priority) / 256, 3)
+def master_down_interval(advert_int: float, priority: int = 100, version: int = 2) -> float:
+    """RFC 3768 6.1: 3 x Advertisement_Interval + Skew_Time, Skew_Time = (256 - Priority) / 256 seconds;
+    RFC 5798 6.1 (VRRPv3) scales the skew by the interval: (256 - Priority) x Interval / 256."""
+    skew = (256 - priority) / 256 * (advert_int if version == 3 else 1)
+    return round(3 * advert_int + skew, 3)
+
+
+def advert_label(advert_int: float, version: int = 2) -> str:
+    """advert_int as the tables and the chart show it; VRRPv3 is named (v2 is the guide's)."""
+    return f"{advert_int:g}" + (" (VRRPv3)" if version == 3 else "")
 
 
 def summarise(samples: list[dict]) -> list[dict]:
     """One row per (daemon, advert_int, kind), in a stable order."""
     groups: dict[tuple, list[dict]] = {}
     for sample in samples:
-        key = (sample["daemon"], float(sample["advert_int"]), sample["kind"])
+        key = (sample["daemon"], int(sample.get("vrrp_version", 2)), float(sample["advert_int"]), sample["kind"])
         groups.setdefault(key, []).append(sample)
     rows = []
-    for (daemon, advert, kind), group in sorted(groups.items()):
+    for (daemon, version, advert, kind), group in sorted(groups.items()):
         outages = [float(s["outage_s"]) for s in group if s.get("outage_s") is not None]
         failed = [s for s in group if not s.get("passed", True)]
         rows.append({
             "daemon": daemon,
+            "vrrp_version": version,
             "advert_int": advert,
             "kind": kind,
             "runs": len(group),
@@ -36,7 +44,7 @@ def summarise(samples: list[dict]) -> list[dict]:
             "median_s": round(statistics.median(outages), 3) if outages else None,
             "min_s": round(min(outages), 3) if outages else None,
             "max_s": round(max(outages), 3) if outages else None,
-            "master_down_interval_s": master_down_interval(advert),
+            "master_down_interval_s": master_down_interval(advert, version=version),
             "bound_s": max(float(s["bound_s"]) for s in group) if group else None,
         })
     return rows
@@ -49,8 +57,9 @@ def markdown(rows: list[dict], converge: list[dict], command: str, idle: list[di
     ]
     for r in rows:
         fail = f" ({r['failed_runs']} failed)" if r["failed_runs"] else ""
+        advert = advert_label(r["advert_int"], r["vrrp_version"])
         lines.append(
-            f"| {r['daemon']} | {r['advert_int']:g} | {r['kind']} | {r['runs']}{fail} | {r['median_s']} | "
+            f"| {r['daemon']} | {advert} | {r['kind']} | {r['runs']}{fail} | {r['median_s']} | "
             f"{r['min_s']} | {r['max_s']} | {r['master_down_interval_s']} |"
         )
     if converge:
@@ -59,13 +68,16 @@ def markdown(rows: list[dict], converge: list[dict], command: str, idle: list[di
         for c in converge:
             first = f"{c['api_calls_first']} ({c['api_mutating_first']})" if "api_calls_first" in c else "-"
             second = f"{c['api_calls_second']} ({c['api_mutating_second']})" if "api_calls_second" in c else "-"
-            lines.append(f"| {c['daemon']} | {c['advert_int']:g} | {c['first_s']} | {c['second_s']} | "
+            advert = advert_label(c["advert_int"], c.get("vrrp_version", 2))
+            lines.append(f"| {c['daemon']} | {advert} | {c['first_s']} | {c['second_s']} | "
                          f"{c['second_changed']} | {first} | {second} |")
     if idle:
-        lines += ["", "| daemon | node | idle CPU (% of a core) | RSS (KiB) | over (s) |", "|---|---|---|---|---|"]
+        lines += ["", "| daemon | advert_int (s) | node | idle CPU (% of a core) | RSS (KiB) | over (s) |",
+                  "|---|---|---|---|---|---|"]
         for usage in idle:
+            advert = advert_label(usage.get("advert_int", 1), usage.get("vrrp_version", 2))
             for node, use in sorted(usage["nodes"].items()):
-                lines.append(f"| {usage['daemon']} | {node} | {use['cpu_percent']} | {use['rss_kib']} | "
+                lines.append(f"| {usage['daemon']} | {advert} | {node} | {use['cpu_percent']} | {use['rss_kib']} | "
                              f"{usage['seconds']} |")
     lines += ["", f"Measured with `{command}`; outage = longest gap between two answers of the VIP's HTTP "
               "service, requested every 20 ms from a probe inside the subnet."]
@@ -79,20 +91,21 @@ def chart(rows: list[dict], path: Path) -> None:
     import matplotlib.pyplot as plt  # noqa: PLC0415
 
     kinds = sorted({r["kind"] for r in rows})
-    series = sorted({(r["daemon"], r["advert_int"]) for r in rows})
+    series = sorted({(r["daemon"], r["vrrp_version"], r["advert_int"]) for r in rows})
     width = 0.8 / max(len(series), 1)
     fig, ax = plt.subplots(figsize=(max(6.5, 2 + 1.8 * len(kinds)), 4.5))
-    for i, (daemon, advert) in enumerate(series):
+    for i, (daemon, version, advert) in enumerate(series):
         xs, ys, lo, hi = [], [], [], []
         for k, kind in enumerate(kinds):
-            row = next((r for r in rows if (r["daemon"], r["advert_int"], r["kind"]) == (daemon, advert, kind)), None)
+            key = (daemon, version, advert, kind)
+            row = next((r for r in rows if (r["daemon"], r["vrrp_version"], r["advert_int"], r["kind"]) == key), None)
             if row is None or row["median_s"] is None:
                 continue
             xs.append(k + i * width)
             ys.append(row["median_s"])
             lo.append(row["median_s"] - row["min_s"])
             hi.append(row["max_s"] - row["median_s"])
-        ax.bar(xs, ys, width, yerr=[lo, hi], capsize=3, label=f"{daemon}, advert_int {advert:g} s")
+        ax.bar(xs, ys, width, yerr=[lo, hi], capsize=3, label=f"{daemon}, advert_int {advert_label(advert, version)} s")
     ax.set_xticks([k + width * (len(series) - 1) / 2 for k in range(len(kinds))], kinds)
     ax.set_ylabel("outage seen by a client (s)")
     ax.set_title("HAVIP failover outage: median, min-max (probe every 20 ms)", fontsize="medium")

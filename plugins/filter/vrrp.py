@@ -18,6 +18,9 @@ from ansible.errors import AnsibleFilterError
 MAX_VIPS_PER_INTERFACE = 5  # R4f: at most five HAVIPs bound to one ENI
 AUTH_PASS_MAX = 8  # Keepalived silently truncates longer PASS passwords
 ADVERT_INT_RANGE = (1, 255)  # VRRPv2 carries advert_int as whole seconds in one byte
+# VRRPv3 (RFC 5798 5.2.7) carries it as 12 bits of centiseconds: 0.01 - 40.95 s, sub-second failover.
+ADVERT_INT_V3_CENTISECONDS = (1, 4095)
+VRRP_VERSIONS = (2, 3)
 SCRIPT_INTERVAL_RANGE = (1, 3600)
 NAME_RE = re.compile(r"^[A-Za-z0-9_.-]+$")
 STATES = ("BACKUP", "MASTER")
@@ -97,6 +100,23 @@ def vrrp_foreign_vrids(hostvars, all_hosts, cluster_group, own_hosts):
     return foreign
 
 
+VRID_TAG = "havip:vrid"  # the VRIDs of a HAVIP's cluster, comma-separated (written by cloud_havip.yml)
+
+
+def vrrp_tagged_vrids(havips, own_name=None):
+    """VRIDs recorded on the VPC's other HAVIPs (tag havip:vrid): {vrid: HAVIP name} (R4d).
+
+    Same shape as vrrp_foreign_vrids, so one check serves the inventory and the VPC."""
+    tagged = {}
+    for havip in havips or []:
+        if not isinstance(havip, dict) or havip.get("name") == own_name:
+            continue
+        for part in str((havip.get("tags") or {}).get(VRID_TAG, "")).split(","):
+            if part.strip().isdigit():
+                tagged.setdefault(int(part), havip.get("name") or havip.get("id"))
+    return tagged
+
+
 def _int_in(value, low, high):
     return isinstance(value, int) and not isinstance(value, bool) and low <= value <= high
 
@@ -105,7 +125,7 @@ def _num_in(value, low, high):
     return isinstance(value, (int, float)) and not isinstance(value, bool) and low <= value <= high
 
 
-def _check_identity(inst, where, foreign_vrids, errors):
+def _check_identity(inst, where, foreign_vrids, errors, version=2):
     """Name, VRID, state, preemption, priority, timing and authentication (R3, R4d, R4g)."""
     name = inst.get("name")
     if not isinstance(name, str) or not NAME_RE.match(name):
@@ -130,14 +150,18 @@ def _check_identity(inst, where, foreign_vrids, errors):
         errors.append(
             f"{where}.preempt_delay={delay}: has no effect with nopreempt; set nopreempt: false and state MASTER (R3)"
         )
-    priority, advert = inst.get("priority"), inst.get("advert_int")
+    priority = inst.get("priority")
     if not _int_in(priority, 1, 254):
         errors.append(f"{where}.priority={priority!r}: must be an integer 1-254 (R3)")
+    if version == 3:
+        _check_v3_timing_and_auth(inst, where, errors)
+        return
+    advert = inst.get("advert_int")
     if not _int_in(advert, *ADVERT_INT_RANGE):
         low, high = ADVERT_INT_RANGE
         errors.append(
-            f"{where}.advert_int={advert!r}: must be an integer {low}-{high} seconds; small values flap, large "
-            "ones lengthen the outage (R4g)"
+            f"{where}.advert_int={advert!r}: must be an integer {low}-{high} seconds with VRRPv2 (0.01-40.95 with "
+            "keepalived_vrrp_version 3); small values flap, large ones lengthen the outage (R4g)"
         )
     auth = inst.get("auth_pass")
     if not isinstance(auth, str) or not 1 <= len(auth) <= AUTH_PASS_MAX or re.search(r'[\s"#!]', auth):
@@ -145,6 +169,24 @@ def _check_identity(inst, where, foreign_vrids, errors):
         errors.append(
             f"{where}.auth_pass: must be 1-{AUTH_PASS_MAX} characters without spaces, quotes, '#' or '!' "
             "(Keepalived truncates longer ones; R3 PASS authentication); value not shown"
+        )
+
+
+def _check_v3_timing_and_auth(inst, where, errors):
+    """VRRPv3: advert_int in centiseconds, and no authentication (RFC 5798 removed it)."""
+    advert = inst.get("advert_int")
+    low, high = ADVERT_INT_V3_CENTISECONDS
+    centis = round(advert * 100) if _num_in(advert, 0, 1e6) else None
+    if centis is None or not low <= centis <= high or abs(advert * 100 - centis) > 1e-6:
+        errors.append(
+            f"{where}.advert_int={advert!r}: with keepalived_vrrp_version 3 must be {low / 100}-{high / 100} "
+            "seconds in steps of 0.01 (RFC 5798 5.2.7); small values flap, large ones lengthen the outage (R4g)"
+        )
+    if inst.get("auth_pass") is not None:
+        # Keepalived drops authentication under VRRPv3; a silently ignored secret would mislead.
+        errors.append(
+            f"{where}.auth_pass: VRRPv3 has no authentication (RFC 5798); remove auth_pass or keep "
+            "keepalived_vrrp_version 2 for the guide's PASS authentication (R3); value not shown"
         )
 
 
@@ -221,9 +263,9 @@ def _check_announce_and_tracking(inst, where, scripts, errors):
             errors.append(f"{where}.track_scripts: {script!r} is not defined in keepalived_vrrp_scripts (R3)")
 
 
-def _check_instance(inst, scripts, facts, foreign_vrids, errors):
+def _check_instance(inst, scripts, facts, foreign_vrids, errors, *, version):
     where = "keepalived_instances[{}]".format(inst.get("name") or "?")
-    _check_identity(inst, where, foreign_vrids, errors)
+    _check_identity(inst, where, foreign_vrids, errors, version)
     _check_addresses(inst, where, facts, errors)
     _check_announce_and_tracking(inst, where, scripts, errors)
 
@@ -255,9 +297,10 @@ def _check_script(script, errors):
         errors.append(f"{where}.weight={weight!r}: must be an integer -253..253 (R3)")
 
 
-def vrrp_config_errors(instances, scripts, facts, foreign_vrids=None, global_extra=None):
+def vrrp_config_errors(instances, scripts, facts, foreign_vrids=None, *, global_extra=None, vrrp_version=2):
     """Every broken rule of R3/R4 in one host's resolved plan, as a list of messages (empty: fine)."""
     errors = []
+    vrrp_version = _check_globals(global_extra, vrrp_version, errors)
     scripts = scripts or []
     for script in scripts:
         _check_script(script, errors)
@@ -267,7 +310,7 @@ def vrrp_config_errors(instances, scripts, facts, foreign_vrids=None, global_ext
     if not instances:
         errors.append("keepalived_instances: at least one VRRP instance is needed (R3)")
     for inst in instances or []:
-        _check_instance(inst, scripts, facts or {}, foreign_vrids or {}, errors)
+        _check_instance(inst, scripts, facts or {}, foreign_vrids or {}, errors, version=vrrp_version)
     vrids = [i.get("virtual_router_id") for i in instances or []]
     for dup in sorted({v for v in vrids if vrids.count(v) > 1 and v is not None}):
         errors.append(f"keepalived_instances: virtual_router_id {dup} is used twice on this node (R4d)")
@@ -284,10 +327,27 @@ def vrrp_config_errors(instances, scripts, facts, foreign_vrids=None, global_ext
                     len(vips), interface, ", ".join(map(str, vips)), MAX_VIPS_PER_INTERFACE
                 )
             )
-    for line in global_extra or []:
-        if str(line).split()[:1] == ["vrrp_strict"]:
-            errors.append("keepalived_global_defs_extra: 'vrrp_strict' is refused; it breaks unicast VRRP (R4e)")
     return errors
+
+
+def _check_globals(global_extra, vrrp_version, errors):
+    """The VRRP version and the extra global_defs lines (R4e, R4g); returns the version to check with."""
+    for line in global_extra or []:
+        keyword = str(line).split()[:1]
+        if keyword == ["vrrp_strict"]:
+            errors.append("keepalived_global_defs_extra: 'vrrp_strict' is refused; it breaks unicast VRRP (R4e)")
+        elif keyword == ["vrrp_version"]:
+            errors.append(
+                f"keepalived_global_defs_extra: {str(line)!r} is refused; set keepalived_vrrp_version, which the "
+                "advert_int and auth_pass checks follow (R4g)"
+            )
+    if vrrp_version not in VRRP_VERSIONS or isinstance(vrrp_version, bool):
+        errors.append(
+            f"keepalived_vrrp_version={vrrp_version!r}: must be 2 (RFC 3768, the guide's PASS authentication) "
+            "or 3 (RFC 5798, sub-second advert_int, no authentication) (R3, R4g)"
+        )
+        return 2
+    return vrrp_version
 
 
 def vrrp_garp_master_repeat(instances, configured=None):
@@ -306,6 +366,7 @@ class FilterModule:
         return {
             "vrrp_instances": vrrp_instances,
             "vrrp_foreign_vrids": vrrp_foreign_vrids,
+            "vrrp_tagged_vrids": vrrp_tagged_vrids,
             "vrrp_config_errors": vrrp_config_errors,
             "vrrp_garp_master_repeat": vrrp_garp_master_repeat,
         }

@@ -59,3 +59,26 @@ def test_raw_drill_reports_are_read_back_with_the_drills_own_verdict(tmp_path):
     assert samples[("keepalived", "kill")]["passed"] is False
     assert samples[("agent", "stop")]["passed"] is False
     assert samples[("keepalived", "stop")]["advert_int"] == 1
+
+
+def test_vrrpv3_rows_are_apart_and_scale_the_skew_time():
+    """RFC 5798 6.1: with VRRPv3 the skew time is (256 - priority) x advert_int / 256."""
+    assert report.master_down_interval(0.1, version=3) == 0.361
+    samples = [dict(sample("agent", 0.1, "kill", x), vrrp_version=3) for x in (0.4, 0.5)] + [
+        sample("agent", 1, "kill", 3.0)]
+    rows = report.summarise(samples)
+    assert [(r["advert_int"], r["vrrp_version"], r["master_down_interval_s"]) for r in rows] == [
+        (1.0, 2, 3.609), (0.1, 3, 0.361)]
+    table = report.markdown(rows, [], "make bench")
+    assert "| agent | 0.1 (VRRPv3) | kill | 2 | 0.45 | 0.4 | 0.5 | 0.361 |" in table
+
+
+def test_bench_runs_sub_second_adverts_as_vrrpv3_without_auth_pass():
+    from lab.bench.__main__ import cluster_vars  # noqa: PLC0415 - the bench's own entry module
+
+    v3 = cluster_vars("agent", 0.1)
+    assert v3["keepalived_vrrp_version"] == 3
+    assert all("auth_pass" not in inst and inst["advert_int"] == 0.1 for inst in v3["keepalived_instances"])
+    v2 = cluster_vars("keepalived", 5.0)
+    assert v2["keepalived_vrrp_version"] == 2
+    assert all(inst["advert_int"] == 5 and isinstance(inst["advert_int"], int) for inst in v2["keepalived_instances"])

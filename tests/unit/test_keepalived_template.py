@@ -37,6 +37,14 @@ def run_playbook(render_dir: Path, *extra: str) -> subprocess.CompletedProcess:
     return subprocess.run(cmd, capture_output=True, text=True, env=env, check=False)
 
 
+def fresh_render_dir(name: str) -> Path:
+    """An empty directory under build/test-render (see rendered()), one per xdist worker."""
+    render_dir = ROOT / "build" / "test-render" / f"{name}-{os.getpid()}"
+    shutil.rmtree(render_dir, ignore_errors=True)
+    render_dir.mkdir(parents=True)
+    return render_dir
+
+
 @pytest.fixture(scope="module")
 def rendered() -> Path:
     # Keepalived's script security refuses scripts under a world-writable directory such as /tmp:
@@ -147,13 +155,45 @@ def test_notify_action_writes_state_log_and_resets_the_counter(rendered, tmp_pat
     assert entries[2].endswith("notify_action.sh: STATE ERROR!!!")
 
 
-def test_several_vips_get_garp_master_repeat(tmp_path):
-    render_dir = ROOT / "build" / "test-render" / f"multi-{os.getpid()}"
-    shutil.rmtree(render_dir, ignore_errors=True)
-    render_dir.mkdir(parents=True)
+def test_several_vips_get_garp_master_repeat():
+    render_dir = fresh_render_dir("multi")
     instances = ('[{"name": "VI_1", "virtual_router_id": 51, "auth_pass": "1111", '
                  '"virtual_ipaddresses": ["172.16.16.12", "172.16.16.13"]}]')
     proc = run_playbook(render_dir, "-e", f'{{"keepalived_instances": {instances}}}')
     assert proc.returncode == 0, proc.stdout + proc.stderr
     conf = (render_dir / "HAVIP-01" / "keepalived.conf").read_text()
     assert ["vrrp_garp_master_repeat", "1"] in directives(block(conf, "global_defs"))
+
+
+def test_vrrpv3_renders_version_and_no_authentication():
+    """keepalived_vrrp_version 3 (sub-second advert_int): vrrp_version in global_defs, no
+    authentication block (RFC 5798), accepted by the real `keepalived -t` and by the agent."""
+    render_dir = fresh_render_dir("v3")
+    instances = ('[{"name": "VI_1", "virtual_router_id": 51, "advert_int": 0.1, '
+                 '"virtual_ipaddresses": ["172.16.16.12"]}]')
+    proc = run_playbook(render_dir, "-e", f'{{"keepalived_vrrp_version": 3, "keepalived_instances": {instances}}}')
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    conf = render_dir / "HAVIP-01" / "keepalived.conf"
+    text = conf.read_text()
+    assert ["vrrp_version", "3"] in directives(block(text, "global_defs"))
+    body = block(text, "vrrp_instance VI_1")
+    assert ["advert_int", "0.1"] in directives(body)
+    assert "authentication" not in body and "auth_pass" not in body
+    checked = subprocess.run([KEEPALIVED, "-t", "-f", str(conf)], capture_output=True, text=True, check=False)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    agent = subprocess.run([sys.executable, "-m", "havip_vrrp", "--check-config", "-f", str(conf)],
+                           capture_output=True, text=True, check=False,
+                           env=dict(os.environ, PYTHONPATH=str(ROOT / "roles" / "vrrp_agent" / "files")))
+    assert agent.returncode == 0, agent.stdout + agent.stderr
+
+
+def test_vrrpv3_with_auth_pass_changes_nothing():
+    """An auth_pass under VRRPv3 fails preflight, with the rule, before anything is written."""
+    render_dir = fresh_render_dir("v3bad")
+    instances = ('[{"name": "VI_1", "virtual_router_id": 51, "advert_int": 0.1, "auth_pass": "s3cr3tpw", '
+                 '"virtual_ipaddresses": ["172.16.16.12"]}]')
+    proc = run_playbook(render_dir, "-e", f'{{"keepalived_vrrp_version": 3, "keepalived_instances": {instances}}}')
+    assert proc.returncode != 0
+    assert "auth_pass: VRRPv3 has no authentication (RFC 5798)" in proc.stdout
+    assert "s3cr3tpw" not in proc.stdout + proc.stderr
+    assert not any(render_dir.rglob("keepalived.conf"))

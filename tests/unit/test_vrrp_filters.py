@@ -44,10 +44,10 @@ def plan(overrides=None, host="node1", hostvars=None):
     return vrrp.vrrp_instances([inst], DEFAULTS, host, hv, ["node1", "node2"])
 
 
-def errors(overrides=None, scripts=None, foreign=None, extra=None, host="node1"):
+def errors(overrides=None, *, scripts=None, foreign=None, extra=None, host="node1", version=2):
     resolved = plan(overrides, host)
     return vrrp.vrrp_config_errors(resolved, SCRIPTS if scripts is None else scripts,
-                                   HOSTVARS[host]["ansible_facts"], foreign, extra)
+                                   HOSTVARS[host]["ansible_facts"], foreign, global_extra=extra, vrrp_version=version)
 
 
 def test_the_guides_cluster_passes_and_peers_are_derived():
@@ -152,6 +152,45 @@ def test_vips_are_counted_per_interface_across_instances():
     found = vrrp.vrrp_config_errors(resolved, SCRIPTS, facts("172.16.16.5"))
     assert found == ["keepalived_instances: 6 VIPs on interface eth0 (172.16.16.20, 172.16.16.21, 172.16.16.22, "
                      "172.16.16.23, 172.16.16.24, 172.16.16.25); at most 5 HAVIPs per ENI (R4f)"]
+
+
+@pytest.mark.parametrize("advert", [0.01, 0.1, 0.35, 1, 2.5, 40.95])
+def test_vrrpv3_takes_centisecond_advert_int_without_auth(advert):
+    assert errors({"advert_int": advert, "auth_pass": None}, version=3) == []
+
+
+@pytest.mark.parametrize(
+    ("overrides", "expected"),
+    [
+        ({"advert_int": 0.005, "auth_pass": None},
+         "advert_int=0.005: with keepalived_vrrp_version 3 must be 0.01-40.95"),
+        ({"advert_int": 0.125, "auth_pass": None}, "advert_int=0.125: with keepalived_vrrp_version 3"),
+        ({"advert_int": 41, "auth_pass": None}, "advert_int=41: with keepalived_vrrp_version 3"),
+        ({"advert_int": "0.1", "auth_pass": None}, "advert_int='0.1': with keepalived_vrrp_version 3"),
+        ({"advert_int": 0.1}, "auth_pass: VRRPv3 has no authentication (RFC 5798)"),
+    ],
+)
+def test_vrrpv3_rules(overrides, expected):
+    found = errors(overrides, version=3)
+    assert any(expected in msg for msg in found), found
+    assert all("1111" not in msg for msg in found)
+
+
+def test_vrrpv2_refuses_sub_second_advert_int():
+    found = errors({"advert_int": 0.1})
+    assert any("advert_int=0.1: must be an integer 1-255 seconds with VRRPv2" in msg for msg in found), found
+
+
+@pytest.mark.parametrize("version", [1, 4, "3", True])
+def test_unknown_vrrp_version_is_refused(version):
+    found = errors(version=version)
+    assert any(msg.startswith(f"keepalived_vrrp_version={version!r}: must be 2") for msg in found), found
+
+
+def test_vrrp_version_in_global_defs_extra_is_refused():
+    found = errors(extra=["vrrp_version 3"])
+    assert found == ["keepalived_global_defs_extra: 'vrrp_version 3' is refused; set keepalived_vrrp_version, "
+                     "which the advert_int and auth_pass checks follow (R4g)"]
 
 
 def test_vrrp_strict_is_refused():

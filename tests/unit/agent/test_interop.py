@@ -6,6 +6,7 @@ Needs root (namespaces, raw sockets) and /usr/sbin/keepalived (CI installs it wi
 `make host-tools`); skipped otherwise."""
 
 import itertools
+import json
 import os
 import pathlib
 import signal
@@ -72,23 +73,22 @@ class Pair:
     def holders(self):
         return [side for side in "ab" if self.has_vip(side)]
 
-    def config(self, side, priority, notify=None):
+    def config(self, side, priority, notify=None, version=2, advert_int=ADVERT_INT):
         other = "b" if side == "a" else "a"
+        auth = ["    authentication {", "        auth_type PASS", "        auth_pass hAv1p5ec", "    }"]
         lines = [
             "global_defs {",
             f"    router_id hvtest_{side}",
             "    vrrp_garp_master_repeat 1",
+            *(["    vrrp_version 3"] if version == 3 else []),
             "}",
             "vrrp_instance VI_1 {",
             "    state BACKUP",
             f"    interface {self.dev[side]}",
             "    virtual_router_id 51",
             f"    priority {priority}",
-            f"    advert_int {ADVERT_INT}",
-            "    authentication {",
-            "        auth_type PASS",
-            "        auth_pass hAv1p5ec",
-            "    }",
+            f"    advert_int {advert_int}",
+            *(auth if version == 2 else []),  # RFC 5798: no authentication in VRRPv3
             f"    unicast_src_ip {self.ip[side]}",
             "    unicast_peer {",
             f"        {self.ip[other]}",
@@ -106,8 +106,8 @@ class Pair:
         path.write_text("\n".join(lines) + "\n")
         return path
 
-    def start_agent(self, side, priority, notify=None):
-        conf = self.config(side, priority, notify)
+    def start_agent(self, side, priority, notify=None, **timing):
+        conf = self.config(side, priority, notify, **timing)
         log = open(self.tmp / f"agent-{side}.log", "w")  # noqa: SIM115 - closed with the process
         env = {**os.environ, "PYTHONPATH": str(AGENT_DIR)}
         cmd = ["ip", "netns", "exec", self.ns[side], AGENT_PYTHON, "-m", "havip_vrrp", "run", "-f", str(conf),
@@ -116,8 +116,8 @@ class Pair:
         self.procs.append(proc)
         return proc
 
-    def start_keepalived(self, side, priority):
-        conf = self.config(side, priority)
+    def start_keepalived(self, side, priority, **timing):
+        conf = self.config(side, priority, **timing)
         log = open(self.tmp / f"keepalived-{side}.log", "w")  # noqa: SIM115
         cmd = ["ip", "netns", "exec", self.ns[side], KEEPALIVED, "-n", "-l", "-D", "-P", "-f", str(conf),
                "-p", str(self.tmp / f"ka-{side}.pid"), "-r", str(self.tmp / f"ka-vrrp-{side}.pid")]
@@ -248,6 +248,31 @@ def test_agent_master_then_keepalived_takes_over(pair):
     print(f"\nagent -> keepalived takeover after SIGTERM: {elapsed:.3f} s (skew time {SKEW_100:.3f} s)")
     assert elapsed is not None, pair.log("keepalived-b.log")
     assert elapsed < SKEW_100 + MARGIN
+
+
+def test_vrrpv3_sub_second_takeover_from_a_killed_keepalived(pair):
+    """VRRPv3 at advert_int 0.1 s (centiseconds on the wire): the agent speaks it with Keepalived and
+    takes over a SIGKILLed master (no priority-0 advert) after Master_Down_Interval, well under 1 s."""
+    advert = 0.1
+    keepalived = pair.start_keepalived("a", 150, version=3, advert_int=advert)
+    pair.start_agent("b", 100, version=3, advert_int=advert)
+    stable_single_holder(pair, expected="a", hold=30 * advert)
+    # Keepalived's VRRPv3 adverts were all accepted (none dropped as malformed or unexpected).
+    status = json.loads((pair.tmp / "status-b.json").read_text())
+    assert status["adverts_dropped"] == {}, status
+    assert status["instances"]["VI_1"]["adverts_received"] >= 20, status
+    # SIGKILL every Keepalived process at once: killing only the parent lets its VRRP child exit
+    # gracefully (a priority-0 advert), which is the stop case, not a crash.
+    pids = run("ip", "netns", "pids", pair.ns["a"]).stdout.split()
+    run("kill", "-KILL", *pids)
+    keepalived.wait(timeout=10)
+    elapsed = wait_for(lambda: pair.has_vip("b"), timeout=10)
+    master_down = 3 * advert + SKEW_100 * advert  # RFC 5798 6.1: the skew scales with the interval
+    print(f"\nVRRPv3 0.1 s: agent takes over a killed Keepalived after {elapsed:.3f} s "
+          f"(Master_Down_Interval {master_down:.3f} s)")
+    assert elapsed is not None, pair.log("agent-b.log")
+    assert elapsed >= master_down - 0.1  # it waited for the master to be declared down
+    assert elapsed < master_down + MARGIN
 
 
 def test_agent_and_keepalived_equal_priority_agree(pair):
