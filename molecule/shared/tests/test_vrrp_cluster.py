@@ -18,18 +18,31 @@ from testinfra.utils.ansible_runner import AnsibleRunner
 
 INVENTORY = os.environ["MOLECULE_INVENTORY_FILE"]
 RUNNER = AnsibleRunner(INVENTORY)
-NODES = RUNNER.get_hosts("cluster")
-testinfra_hosts = NODES
-
-CONFIG = "/etc/keepalived/keepalived.conf"
 
 
 def node_vars(name):
     return RUNNER.get_variables(name)
 
 
+# Every cluster of the scenario: the groups the nodes name in keepalived_cluster_group (the cloud
+# scenario has two in one subnet; the others one, `cluster`).
+CLUSTERS = sorted({node_vars(h).get("keepalived_cluster_group") for h in RUNNER.get_hosts("all")} - {None})
+NODES = [h for cluster in CLUSTERS for h in RUNNER.get_hosts(cluster)]
+testinfra_hosts = NODES
+
+CONFIG = "/etc/keepalived/keepalived.conf"
+
+
 def instances(name):
     return node_vars(name)["keepalived_instances"]
+
+
+def cluster_nodes(name):
+    return RUNNER.get_hosts(node_vars(name)["keepalived_cluster_group"])
+
+
+def own_vips(name):
+    return sorted({vip for inst in instances(name) for vip in inst["virtual_ipaddresses"]})
 
 
 def own_ip(host):
@@ -37,10 +50,11 @@ def own_ip(host):
 
 
 def all_vips():
-    return sorted({vip for inst in instances(NODES[0]) for vip in inst["virtual_ipaddresses"]})
+    return sorted({vip for cluster in CLUSTERS for vip in own_vips(RUNNER.get_hosts(cluster)[0])})
 
 
 def holders(vip):
+    """Nodes of every cluster that hold ``vip`` (a VIP must never show up in another cluster)."""
     found = []
     for name in NODES:
         node = testinfra.get_host(f"ansible://{name}?ansible_inventory={INVENTORY}")
@@ -139,12 +153,15 @@ def test_config_is_private_and_root_owned(host):
 def test_config_matches_inventory(host):
     text = host.file(CONFIG).content_string
     me = own_ip(host)
+    name = host.backend.get_hostname()
     peers = sorted(own_ip(testinfra.get_host(f"ansible://{n}?ansible_inventory={INVENTORY}"))
-                   for n in NODES if n != host.backend.get_hostname())
+                   for n in cluster_nodes(name) if n != name)
+    version = int(node_vars(name).get("keepalived_vrrp_version", 2))
     assert "vrrp_strict" not in text  # R4e
+    assert bool(re.search(r"^\s*vrrp_version 3$", text, re.M)) == (version == 3)
     assert re.search(r"^\s*garp_master_delay 1$", text, re.M)  # R4c
     assert re.search(r"^\s*garp_master_refresh 5$", text, re.M)  # R4c
-    for inst in instances(host.backend.get_hostname()):
+    for inst in instances(name):
         block = re.search(rf"vrrp_instance {re.escape(inst['name'])} \{{(.*?)\n\}}", text, re.S)
         assert block, f"vrrp_instance {inst['name']} missing"
         body = block.group(1)
@@ -152,6 +169,8 @@ def test_config_matches_inventory(host):
         assert re.search(rf"^\s*advert_int {inst.get('advert_int', 5)}$", body, re.M)
         assert re.search(r"^\s*state BACKUP$", body, re.M)
         assert re.search(r"^\s*nopreempt$", body, re.M)
+        # PASS authentication with the guide's VRRPv2 (R3); none with VRRPv3 (RFC 5798).
+        assert bool(re.search(r"^\s*auth_type PASS$", body, re.M)) == (version == 2)
         assert re.search(rf"^\s*unicast_src_ip {re.escape(me)}$", body, re.M)  # R4a
         peer_block = re.search(r"unicast_peer \{(.*?)\}", body, re.S).group(1).split()
         assert sorted(peer_block) == peers
@@ -177,8 +196,11 @@ def test_exactly_one_node_holds_the_vip(vip):
 
 @pytest.mark.parametrize("vip", all_vips())
 def test_state_file_agrees_with_the_vip(host, vip):
-    state = host.file("/var/keepalived/state").content_string.strip()
     holds = vip in host.interface("eth0").addresses
+    if vip not in own_vips(host.backend.get_hostname()):
+        assert not holds, f"{vip} belongs to another cluster"
+        return
+    state = host.file("/var/keepalived/state").content_string.strip()
     assert state == ("MASTER" if holds else "BACKUP")
 
 
@@ -247,8 +269,11 @@ def test_agent_status_command_and_scripts_under_the_sandbox(host, vip):
     """`havip-vrrp status` agrees with who holds the VIP; the health check ran (exit 0) and the
     notify script wrote the R7 state file - both under the hardened unit."""
     agent_only(host)
-    data = agent_status(host)
     holds = vip in host.interface("eth0").addresses
+    if vip not in own_vips(host.backend.get_hostname()):
+        assert not holds, f"{vip} belongs to another cluster"
+        return
+    data = agent_status(host)
     inst = next(i for i in data["instances"].values() if vip in i["vips"])
     assert inst["state"] == ("MASTER" if holds else "BACKUP")
     assert inst["master_ip"]
