@@ -105,7 +105,7 @@ def chart(rows: list[dict], path: Path) -> None:
             ys.append(row["median_s"])
             lo.append(row["median_s"] - row["min_s"])
             hi.append(row["max_s"] - row["median_s"])
-        ax.bar(xs, ys, width, yerr=[lo, hi], capsize=3, label=f"{daemon}, advert_int {advert_label(advert, version)} s")
+        ax.bar(xs, ys, width, yerr=[lo, hi], capsize=3, label=f"{daemon}, advert_int {advert:g} s" + (", VRRPv3" if version == 3 else ""))
     ax.set_xticks([k + width * (len(series) - 1) / 2 for k in range(len(kinds))], kinds)
     ax.set_ylabel("outage seen by a client (s)")
     ax.set_title("HAVIP failover outage: median, min-max (probe every 20 ms)", fontsize="medium")

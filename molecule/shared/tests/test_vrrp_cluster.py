@@ -1,86 +1,33 @@
-"""Verify a converged two-node VRRP cluster (shared by the Molecule scenarios).
+"""Verify converged VRRP clusters (shared by the Molecule scenarios), on every node.
 
 Runs after converge and after every failover drill: the rendered configuration matches the
 inventory's variables (R3), the daemon runs and accepts its configuration, exactly one node holds
-each VIP (R5/R8), and the R7 state file agrees with who holds it.
-
-Daemon-aware: ``havip_vrrp_daemon`` (keepalived, the default, or agent) says which VRRP daemon a
-node runs - Keepalived (roles/keepalived) or the Python agent (roles/vrrp_agent).
+each VIP (R5/R8), and the R7 state file agrees with who holds it. Checks of one daemon's own unit
+live in test_keepalived_nodes.py and test_agent_nodes.py (run on those nodes only).
 """
-import functools
-import json
-import os
 import re
 
 import pytest
 import testinfra
-from testinfra.utils.ansible_runner import AnsibleRunner
+from vrrp_inventory import (
+    AGENT_CLI,
+    AGENT_SERVICE,
+    CONFIG,
+    INVENTORY,
+    NODES,
+    agent_status,
+    all_vips,
+    binary,
+    cluster_nodes,
+    daemon,
+    holders,
+    instances,
+    node_vars,
+    own_ip,
+    own_vips,
+)
 
-INVENTORY = os.environ["MOLECULE_INVENTORY_FILE"]
-RUNNER = AnsibleRunner(INVENTORY)
-
-
-def node_vars(name):
-    return RUNNER.get_variables(name)
-
-
-# Every cluster of the scenario: the groups the nodes name in keepalived_cluster_group (the cloud
-# scenario has two in one subnet; the others one, `cluster`).
-CLUSTERS = sorted({node_vars(h).get("keepalived_cluster_group") for h in RUNNER.get_hosts("all")} - {None})
-NODES = [h for cluster in CLUSTERS for h in RUNNER.get_hosts(cluster)]
 testinfra_hosts = NODES
-
-CONFIG = "/etc/keepalived/keepalived.conf"
-
-
-def instances(name):
-    return node_vars(name)["keepalived_instances"]
-
-
-def cluster_nodes(name):
-    return RUNNER.get_hosts(node_vars(name)["keepalived_cluster_group"])
-
-
-def own_vips(name):
-    return sorted({vip for inst in instances(name) for vip in inst["virtual_ipaddresses"]})
-
-
-def own_ip(host):
-    return host.interface("eth0").addresses[0]
-
-
-def all_vips():
-    return sorted({vip for cluster in CLUSTERS for vip in own_vips(RUNNER.get_hosts(cluster)[0])})
-
-
-def holders(vip):
-    """Nodes of every cluster that hold ``vip`` (a VIP must never show up in another cluster)."""
-    found = []
-    for name in NODES:
-        node = testinfra.get_host(f"ansible://{name}?ansible_inventory={INVENTORY}")
-        if vip in node.interface("eth0").addresses:
-            found.append(name)
-    return found
-
-
-AGENT_SERVICE = "havip-vrrp-agent"
-AGENT_CLI = "/usr/local/sbin/havip-vrrp"
-
-
-@functools.cache
-def daemon_of(name):
-    """keepalived or agent. A templated value (the interop scenario's migration step changes it
-    between runs) is resolved by Ansible itself."""
-    value = node_vars(name).get("havip_vrrp_daemon", "keepalived")
-    if "{{" in str(value):
-        node = testinfra.get_host(f"ansible://{name}?ansible_inventory={INVENTORY}")
-        value = node.ansible("debug", "var=havip_vrrp_daemon", check=False)["havip_vrrp_daemon"]
-    assert value in ("keepalived", "agent"), value
-    return value
-
-
-def daemon(host):
-    return daemon_of(host.backend.host)
 
 
 def service_name(host):
@@ -102,15 +49,6 @@ def test_one_vrrp_daemon_per_node(host):
     assert enabled != "enabled", f"{other} is {enabled}"
 
 
-def install_method(host):
-    """The method the scenario asks for: 'source' or the package (default and auto scenarios)."""
-    return node_vars(host.backend.host).get("keepalived_install_method", "auto")
-
-
-def binary(host):
-    return "/usr/local/sbin/keepalived" if install_method(host) == "source" else "/usr/sbin/keepalived"
-
-
 def test_live_config_passes_keepalived_config_test(host):
     if daemon(host) == "agent":
         result = host.run(f"{AGENT_CLI} --check-config -f {CONFIG}")
@@ -119,29 +57,6 @@ def test_live_config_passes_keepalived_config_test(host):
         return
     result = host.run(f"{binary(host)} -t -f {CONFIG}")
     assert result.rc == 0, result.stderr
-
-
-def test_the_unit_runs_the_binary_of_the_chosen_method(host):
-    """R2: package path: Debian's binary and unit; source path: the built binary, our unit, no package."""
-    if daemon(host) == "agent":
-        pytest.skip("the agent's unit is checked by test_agent_unit_runs_the_shipped_package")
-    exec_start = host.run("systemctl show -p ExecStart --value keepalived").stdout
-    main_pid = host.run("systemctl show -p MainPID --value keepalived").stdout.strip()
-    running = host.run(f"readlink /proc/{main_pid}/exe").stdout.strip()
-    package = host.package("keepalived")
-    if install_method(host) == "source":
-        wanted = node_vars(host.backend.host)["keepalived_source_version"]
-        assert not package.is_installed
-        assert "/usr/local/sbin/keepalived" in exec_start
-        assert running == "/usr/local/sbin/keepalived"
-        version = host.run("/usr/local/sbin/keepalived --version")
-        assert f"Keepalived v{wanted}" in version.stdout + version.stderr
-        assert host.file("/etc/systemd/system/keepalived.service").contains("source build")
-    else:
-        assert package.is_installed
-        assert "/usr/sbin/keepalived" in exec_start
-        assert running == "/usr/sbin/keepalived"
-        assert not host.file("/usr/local/sbin/keepalived").exists
 
 
 def test_config_is_private_and_root_owned(host):
@@ -202,104 +117,6 @@ def test_state_file_agrees_with_the_vip(host, vip):
         return
     state = host.file("/var/keepalived/state").content_string.strip()
     assert state == ("MASTER" if holds else "BACKUP")
-
-
-# --- the Python VRRP agent (roles/vrrp_agent) ----------------------------------------------------
-
-def agent_only(host):
-    if daemon(host) != "agent":
-        pytest.skip("this node runs Keepalived")
-
-
-def test_agent_unit_runs_the_shipped_package(host):
-    agent_only(host)
-    show = host.run(f"systemctl show -p ExecStart -p Environment --value {AGENT_SERVICE}").stdout
-    assert f"-m havip_vrrp run -f {CONFIG}" in show
-    assert "PYTHONPATH=/usr/local/lib/havip-vrrp" in show
-    main_pid = host.run(f"systemctl show -p MainPID --value {AGENT_SERVICE}").stdout.strip()
-    cmdline = host.file(f"/proc/{main_pid}/cmdline").content.split(b"\0")
-    assert b"havip_vrrp" in cmdline and b"run" in cmdline
-    code = host.file("/usr/local/lib/havip-vrrp/havip_vrrp")
-    assert code.is_directory and code.user == "root" and code.mode == 0o755
-    modules = host.run("find /usr/local/lib/havip-vrrp -name '*.py' -printf '%u %m %f\\n'").stdout.split("\n")
-    modules = [m for m in modules if m]
-    assert len(modules) >= 10 and all(m.startswith("root 644 ") for m in modules), modules
-    assert host.file("/usr/local/lib/havip-vrrp/havip_vrrp/__pycache__").exists is False
-
-
-def test_agent_unit_is_hardened(host):
-    agent_only(host)
-    props = dict(
-        line.split("=", 1)
-        for line in host.run(
-            f"systemctl show {AGENT_SERVICE} -p CapabilityBoundingSet -p AmbientCapabilities -p NoNewPrivileges"
-            " -p ProtectSystem -p ProtectHome -p PrivateTmp -p ReadWritePaths -p Restart -p ExecReload -p User"
-        ).stdout.splitlines()
-        if "=" in line
-    )
-    assert sorted(props["CapabilityBoundingSet"].split()) == ["cap_net_admin", "cap_net_raw"]
-    assert sorted(props["AmbientCapabilities"].split()) == ["cap_net_admin", "cap_net_raw"]
-    assert props["NoNewPrivileges"] == "yes"
-    assert props["ProtectSystem"] == "strict"
-    assert props["ProtectHome"] == "yes"
-    assert props["PrivateTmp"] == "yes"
-    assert props["Restart"] == "on-failure"
-    assert "kill -HUP" in props["ExecReload"]
-    assert set(props["ReadWritePaths"].split()) >= {"/run/havip-vrrp", "/var/keepalived", "/var/log"}
-    # The running process really has those capabilities and nothing else (CapBnd/CapEff in hex).
-    main_pid = host.run(f"systemctl show -p MainPID --value {AGENT_SERVICE}").stdout.strip()
-    caps = dict(line.split(":\t") for line in host.file(f"/proc/{main_pid}/status").content_string.splitlines()
-                if line.startswith("Cap"))
-    net_raw_admin = (1 << 12) | (1 << 13)  # CAP_NET_ADMIN 12, CAP_NET_RAW 13
-    assert int(caps["CapBnd"], 16) == net_raw_admin
-    assert int(caps["CapEff"], 16) == net_raw_admin
-    # ProtectSystem=strict: the agent cannot write its own code or keepalived.conf.
-    probe = host.run(f"nsenter -t {main_pid} -m sh -c 'touch /etc/keepalived/x 2>&1; touch /usr/local/lib/x 2>&1'")
-    assert probe.stdout.count("Read-only file system") == 2, probe.stdout
-
-
-def agent_status(host):
-    result = host.run(f"{AGENT_CLI} status --json")
-    assert result.rc == 0, result.stderr
-    return json.loads(result.stdout)
-
-
-@pytest.mark.parametrize("vip", all_vips())
-def test_agent_status_command_and_scripts_under_the_sandbox(host, vip):
-    """`havip-vrrp status` agrees with who holds the VIP; the health check ran (exit 0) and the
-    notify script wrote the R7 state file - both under the hardened unit."""
-    agent_only(host)
-    holds = vip in host.interface("eth0").addresses
-    if vip not in own_vips(host.backend.get_hostname()):
-        assert not holds, f"{vip} belongs to another cluster"
-        return
-    data = agent_status(host)
-    inst = next(i for i in data["instances"].values() if vip in i["vips"])
-    assert inst["state"] == ("MASTER" if holds else "BACKUP")
-    assert inst["master_ip"]
-    assert all(t["ok"] and t["last_result"] == "exit 0" for t in data["tracks"].values()), data["tracks"]
-    assert host.file("/var/keepalived/state").content_string.strip() == inst["state"]
-    text = host.run(f"{AGENT_CLI} status").stdout
-    assert f"instance {next(n for n, i in data['instances'].items() if i is inst)}: {inst['state']}" in text
-    assert "current master: " in text
-
-
-def test_agent_metrics_endpoint(host):
-    agent_only(host)
-    data = agent_status(host)
-    fetch = host.run(
-        "python3 -c 'import urllib.request, sys;"
-        " sys.stdout.write(urllib.request.urlopen(\"http://127.0.0.1:9720/metrics\", timeout=5).read().decode())'"
-    )
-    assert fetch.rc == 0, fetch.stderr
-    for name, inst in data["instances"].items():
-        code = {"BACKUP": 1, "MASTER": 2}[inst["state"]]
-        assert f'havip_vrrp_state{{instance="{name}",state="{inst["state"]}"}} {code}' in fetch.stdout
-        assert re.search(rf'^havip_vrrp_adverts_(sent|received)_total{{instance="{name}"}} [1-9]', fetch.stdout, re.M)
-    assert "# TYPE havip_vrrp_transitions_total counter" in fetch.stdout
-    # Only on the node itself (vrrp_agent_metrics_address 127.0.0.1).
-    listen = host.run("ss -Htln 'sport = :9720'").stdout
-    assert "127.0.0.1:9720" in listen and "0.0.0.0:9720" not in listen
 
 
 # Drops that would mean the peer speaks another dialect (interop: Keepalived <-> agent).
