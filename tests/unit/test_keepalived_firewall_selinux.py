@@ -197,7 +197,7 @@ def test_el_with_selinux_labels_both_scripts_persistently_then_changes_nothing(t
 def test_a_local_rule_with_another_type_is_modified(tmp_path, standins):
     rule = "/etc/keepalived/notify_action\\.sh    all files    system_u:object_r:etc_t:s0\n"
     (tmp_path / "fcontext").write_text(rule)
-    calls, _ = selinux_run(tmp_path, standins, "RedHat", "enabled", keepalived_check_script_install=False)
+    calls, _changed = selinux_run(tmp_path, standins, "RedHat", "enabled", keepalived_check_script_install=False)
     assert calls[:2] == [
         "semanage fcontext --list --locallist",
         f"semanage fcontext --modify --type {TYPE} /etc/keepalived/notify_action\\.sh",
