@@ -8,23 +8,21 @@ live in test_keepalived_nodes.py and test_agent_nodes.py (run on those nodes onl
 import re
 
 import pytest
-import testinfra
 from vrrp_inventory import (
     AGENT_CLI,
     AGENT_SERVICE,
     CONFIG,
-    INVENTORY,
     NODES,
     agent_status,
     all_vips,
     binary,
-    cluster_nodes,
     daemon,
     holders,
     instances,
     node_vars,
     own_ip,
     own_vips,
+    peer_ips,
 )
 
 testinfra_hosts = NODES
@@ -69,8 +67,7 @@ def test_config_matches_inventory(host):
     text = host.file(CONFIG).content_string
     me = own_ip(host)
     name = host.backend.get_hostname()
-    peers = sorted(own_ip(testinfra.get_host(f"ansible://{n}?ansible_inventory={INVENTORY}"))
-                   for n in cluster_nodes(name) if n != name)
+    peers = peer_ips(name)
     version = int(node_vars(name).get("keepalived_vrrp_version", 2))
     assert "vrrp_strict" not in text  # R4e
     assert bool(re.search(r"^\s*vrrp_version 3$", text, re.M)) == (version == 3)
@@ -145,50 +142,3 @@ def test_the_peers_adverts_are_accepted(host):
     assert not errors, errors
 
 
-# --- keepalived_firewall: VRRP through the host firewall ------------------------------------------
-
-def peers_of(host):
-    me = host.backend.get_hostname()
-    return sorted(own_ip(testinfra.get_host(f"ansible://{n}?ansible_inventory={INVENTORY}")) for n in NODES if n != me)
-
-
-def lab_firewall(host):
-    """The host firewall the scenario installed (molecule/shared/host_firewall.yml), or None."""
-    kind = node_vars(host.backend.host).get("havip_lab_firewall")
-    if not kind or node_vars(host.backend.host).get("keepalived_firewall", "none") == "none":
-        pytest.skip("this scenario runs without a host firewall")
-    return kind
-
-
-def test_host_firewall_lets_vrrp_in_from_the_peers_only(host):
-    """The role's rule comes first in the host's own input chain, names the peer(s) and protocol 112
-    only, and is in the configuration loaded at boot; there is no other rule of the role."""
-    kind = lab_firewall(host)
-    peers = peers_of(host)
-    if kind == "nftables":
-        comment = "havip-vrrp " + ",".join(peers)
-        chain = host.run("nft list chain inet filter input")
-        assert chain.rc == 0, chain.stderr
-        rules = [line.strip() for line in chain.stdout.splitlines()
-                 if line.strip() and not line.strip().startswith(("table", "chain", "type", "}"))]
-        saddr = peers[0] if len(peers) == 1 else "{ " + ", ".join(peers) + " }"
-        assert rules[0] == f'ip saddr {saddr} ip protocol vrrp accept comment "{comment}"', rules
-        assert sum("havip-vrrp" in r for r in rules) == 1, rules
-        assert "policy drop" in chain.stdout
-        include = host.file("/etc/nftables.d/havip-vrrp.nft").content_string
-        wanted = f'insert rule inet filter input ip saddr {{ {", ".join(peers)} }} ip protocol 112 accept'
-        assert f'{wanted} comment "{comment}"' in include, include
-        conf = host.file("/etc/nftables.conf").content_string.splitlines()
-        assert conf[-1] == 'include "/etc/nftables.d/havip-vrrp.nft"', conf[-3:]
-        assert host.run("nft -c -f /etc/nftables.conf").rc == 0
-    elif kind == "iptables":
-        lines = host.run("iptables -S INPUT").stdout.splitlines()
-        assert lines[0] == "-P INPUT DROP", lines
-        ours = [line for line in lines if "havip-vrrp" in line]
-        assert lines[1:1 + len(peers)] == ours, lines
-        assert sorted(ours) == sorted(f"-A INPUT -s {p}/32 -p vrrp -m comment --comment havip-vrrp -j ACCEPT"
-                                      for p in peers)
-        saved = host.file("/etc/iptables/rules.v4").content_string.splitlines()
-        assert [line for line in saved if "havip-vrrp" in line] == ours
-    else:
-        pytest.fail(f"unknown havip_lab_firewall {kind}")

@@ -42,6 +42,12 @@ def own_ip(host):
     return host.interface("eth0").addresses[0]
 
 
+def peer_ips(name):
+    """The eth0 addresses of the other nodes of ``name``'s cluster (its unicast peers, R4a)."""
+    return sorted(own_ip(testinfra.get_host(f"ansible://{n}?ansible_inventory={INVENTORY}"))
+                  for n in cluster_nodes(name) if n != name)
+
+
 def all_vips():
     return sorted({vip for cluster in CLUSTERS for vip in own_vips(RUNNER.get_hosts(cluster)[0])})
 
