@@ -37,5 +37,14 @@ def test_host_firewall_lets_vrrp_in_from_the_peers_only(host):
                                       for p in peers)
         saved = host.file("/etc/iptables/rules.v4").content_string.splitlines()
         assert [line for line in saved if "havip-vrrp" in line] == ours
+    elif kind == "firewalld":
+        zone = host.run("firewall-cmd --get-zone-of-interface=eth0").stdout.strip() or host.run(
+            "firewall-cmd --get-default-zone").stdout.strip()
+        wanted = sorted(f'rule family="ipv4" source address="{p}" protocol value="112" accept' for p in peers)
+        for permanent in ("", "--permanent "):
+            listed = host.run(f"firewall-cmd {permanent}--zone={zone} --list-rich-rules")
+            assert listed.rc == 0, listed.stderr
+            ours = sorted(line for line in listed.stdout.splitlines() if 'protocol value="112"' in line)
+            assert ours == wanted, f"{permanent or 'runtime'} {zone}: {listed.stdout}"
     else:
         pytest.fail(f"unknown havip_lab_firewall {kind}")

@@ -140,5 +140,3 @@ def test_the_peers_adverts_are_accepted(host):
     if state == "BACKUP":
         assert received > 0, f"{host.backend.host} is BACKUP but has received no advertisement"
     assert not errors, errors
-
-
