@@ -261,12 +261,16 @@ def test_vrrpv3_sub_second_takeover_from_a_killed_keepalived(pair):
     status = json.loads((pair.tmp / "status-b.json").read_text())
     assert status["adverts_dropped"] == {}, status
     assert status["instances"]["VI_1"]["adverts_received"] >= 20, status
-    # SIGKILL every Keepalived process at once: killing only the parent lets its VRRP child exit
-    # gracefully (a priority-0 advert), which is the stop case, not a crash.
+    # A crash: every Keepalived process is frozen at once (SIGSTOP), then killed. A plain SIGKILL of
+    # the parent lets its VRRP child exit gracefully (parent-death signal, a priority-0 advert),
+    # which is the stop case, not a crash. The outage starts when the master stops sending.
     pids = run("ip", "netns", "pids", pair.ns["a"]).stdout.split()
+    run("kill", "-STOP", *pids)
+    stopped = time.monotonic()
     run("kill", "-KILL", *pids)
     keepalived.wait(timeout=10)
-    elapsed = wait_for(lambda: pair.has_vip("b"), timeout=10)
+    taken = wait_for(lambda: pair.has_vip("b"), timeout=10)
+    elapsed = None if taken is None else time.monotonic() - stopped
     master_down = 3 * advert + SKEW_100 * advert  # RFC 5798 6.1: the skew scales with the interval
     print(f"\nVRRPv3 0.1 s: agent takes over a killed Keepalived after {elapsed:.3f} s "
           f"(Master_Down_Interval {master_down:.3f} s)")
