@@ -19,7 +19,8 @@ echo "== site.yml against the lab (log: build/demo-site.log)"
 ansible-playbook -i "$inventory" site.yml >build/demo-site.log 2>&1 \
     || { tail -30 build/demo-site.log >&2; echo "site.yml failed: see build/demo-site.log" >&2; exit 1; }
 grep -A3 "PLAY RECAP" build/demo-site.log
-grep -E '"(cluster |EIP: )' build/demo-site.log | sed 's/^ *"/  /; s/",\?$//' || true
+# The summary lines: debug messages, alone ("cluster X: master Y") or in a list (HAVIP, EIP).
+grep -E '"(msg": ")?(cluster |EIP: )' build/demo-site.log | sed 's/^ *"\(msg": "\)\?/  /; s/",\?$//' || true
 
 echo "== failover drill: graceful stop of Keepalived on the master (log: build/demo-drill.log)"
 ansible-playbook -i "$inventory" playbooks/failover_drill.yml \
