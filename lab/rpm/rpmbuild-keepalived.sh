@@ -19,7 +19,7 @@ for entry in "$@"; do
     version=${entry%%:*}
     repo=${entry#*:}
     topdir=/tmp/rpmbuild-$version
-    mkdir -p "$topdir"/{SOURCES,SPECS} /tmp/spec-$version "/out/$repo"
+    mkdir -p "$topdir"/{SOURCES,SPECS} "/tmp/spec-$version" "/out/$repo"
     cp "/src/keepalived_$version.orig.tar.gz" "$topdir/SOURCES/keepalived-$version.tar.gz"
     tar -xzf "/src/keepalived_$version.orig.tar.gz" -C "/tmp/spec-$version"
     (cd "/tmp/spec-$version/keepalived-$version" && ./configure --quiet --with-init=systemd >/dev/null)
