@@ -37,11 +37,14 @@ venv: $(BIN)/.installed
 engine:
 	lab/engine.sh
 
-# The image tag is a hash of its recipe: built once, then reused.
+# The image tags are hashes of their recipes: built once, then reused. The EL-like node (molecule/el)
+# is the lab image plus the RedHat family's dnf, rpm, release files and firewalld.
 image: engine
 	@mkdir -p build
 	lab/image/build.sh > build/lab-image
 	@echo "lab image: $$(cat build/lab-image)"
+	lab/image/build-el.sh "$$(cat build/lab-image)" > build/lab-image-el
+	@echo "EL-like lab image: $$(cat build/lab-image-el)"
 
 # Keepalived on the controller, for the unit test that runs `keepalived -t` on the guide's
 # configuration (installed without starting any service).
@@ -82,7 +85,8 @@ ship: venv
 lint: ruff ansible-lint sanity
 
 # Every scenario, with -vvv and --diff; the log must hold no secret and no skipped step
-# (lab/molecule.sh). The source scenario builds upstream's tarballs (fetched once, verified).
+# (lab/molecule.sh). The source scenario builds upstream's tarballs (fetched once, verified); the
+# el scenario installs RPMs built from them (lab/rpm/build.sh, once, cached under build/rpm).
 molecule: venv image collection
 	lab/molecule.sh
 
