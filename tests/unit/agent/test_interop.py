@@ -165,15 +165,6 @@ def takeover(pair, proc, new_holder):
     return elapsed
 
 
-@pytest.fixture
-def pair(tmp_path):
-    p = Pair(tmp_path)
-    try:
-        yield p
-    finally:
-        p.close()
-
-
 def test_agent_against_agent(pair):
     notify = pair.tmp / "notify.sh"
     notify.write_text(f'#!/bin/sh\necho "$@" >> {pair.tmp}/notify.log\n')
