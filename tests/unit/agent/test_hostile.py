@@ -5,8 +5,10 @@ flood of junk packets. R4g (no split brain), R5 (the service keeps running).
 The namespace tests need root (as test_interop.py); the in-process ones run anywhere."""
 
 import itertools
+import json
 import os
 import pathlib
+import shutil
 import signal
 import subprocess
 import sys
@@ -18,7 +20,7 @@ from havip_vrrp.config import parse
 from havip_vrrp.machine import State
 
 from .test_config import GUIDE_PRIMARY
-from .test_interop import AGENT_DIR, AGENT_PYTHON, wait_for
+from .test_interop import AGENT_DIR, AGENT_PYTHON, stable_single_holder, wait_for
 
 needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="needs root (network namespaces, raw sockets)")
 
@@ -271,3 +273,22 @@ def test_reload_failure_is_counted_and_keeps_the_instances(monkeypatch, tmp_path
     assert d.runtimes == {"VI_1": runtime} and runtime.machine.state == State.BACKUP
     assert "havip_vrrp_reload_failures_total 1" in status.render_metrics(d.snapshot())
     assert "nested more than" in capsys.readouterr().err
+
+
+@needs_root
+@pytest.mark.skipif(not shutil.which("nft"), reason="needs nft (make host-tools)")
+def test_unicast_adverts_with_a_lowered_ttl_do_not_split_a_mixed_cluster(pair):
+    """Finding 6: the agent dropped unicast adverts whose TTL was not 255, Keepalived does not
+    (vrrp.c, vrrp_in_chk: the TTL check applies without unicast peers only). A path that lowers
+    the TTL (here: nftables on the master's side sets 64) must not make the agent a second master."""
+    for rule in (["add", "table", "ip", "hv"],
+                 ["add", "chain", "ip", "hv", "post", "{ type filter hook postrouting priority 0; }"],
+                 ["add", "rule", "ip", "hv", "post", "ip", "protocol", "112", "ip", "ttl", "set", "64"]):
+        subprocess.run(["ip", "netns", "exec", pair.ns["a"], "nft", *rule], check=True)
+    pair.start_keepalived("a", 150)
+    start_agent(pair, "b", 100)
+    assert stable_single_holder(pair, expected="a", hold=6.0) == "a"
+    data = json.loads((pair.tmp / "status-b.json").read_text())
+    assert data["instances"]["VI_1"]["state"] == "BACKUP", data
+    assert data["instances"]["VI_1"]["adverts_received"] >= 3, data
+    assert "bad_ttl" not in data["adverts_dropped"], data
