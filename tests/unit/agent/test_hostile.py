@@ -236,6 +236,7 @@ def test_unicast_adverts_with_a_lowered_ttl_do_not_split_a_mixed_cluster(pair):
     pair.start_keepalived("a", 150)
     start_agent(pair, "b", 100)
     assert stable_single_holder(pair, expected="a", hold=6.0) == "a"
+    time.sleep(0.5 + daemon.STATUS_INTERVAL)  # the status file follows the counters this often
     data = json.loads((pair.tmp / "status-b.json").read_text())
     assert data["instances"]["VI_1"]["state"] == "BACKUP", data
     assert data["instances"]["VI_1"]["adverts_received"] >= 3, data

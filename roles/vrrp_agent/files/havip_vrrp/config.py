@@ -8,12 +8,13 @@ name and line number.
 
 from __future__ import annotations
 
-import ipaddress
 import re
 import shlex
+import socket
 from dataclasses import dataclass, field
 
 from .machine import MachineConfig
+from .packets import ipv4_bytes
 
 AUTH_PASS_MAX = 8  # Keepalived truncates auth_pass to 8 characters (RFC 3768 5.3.10)
 MAX_DEPTH = 8  # nesting of { } blocks; keepalived.conf needs 3 (vrrp_instance > authentication)
@@ -304,7 +305,7 @@ class _Reader:
 
     def ipv4(self, node: _Node, text: str) -> str:
         try:
-            return str(ipaddress.IPv4Address(text))
+            return socket.inet_ntop(socket.AF_INET, ipv4_bytes(text))
         except ValueError:
             raise self.fail(node, f"{node.name}: {text!r} is not an IPv4 address") from None
 
@@ -487,8 +488,12 @@ class _Reader:
     def vip(self, node: _Node) -> VirtualIp:
         if node.children is not None:
             raise self.fail(node, "a virtual_ipaddress takes no block")
+        address, slash, prefix = node.name.partition("/")
         try:
-            iface = ipaddress.IPv4Interface(node.name)
+            address = socket.inet_ntop(socket.AF_INET, ipv4_bytes(address))
+            prefixlen = int(prefix) if slash else 32
+            if not (prefix.isdigit() or not slash) or not 0 <= prefixlen <= 32:
+                raise ValueError(prefix)
         except ValueError:
             raise self.fail(node, f"{node.name!r} is not an IPv4 address[/prefix]") from None
         args = [a.text for a in node.args]
@@ -497,7 +502,7 @@ class _Reader:
             if len(args) != 2 or args[0] != "dev":
                 raise self.fail(node, f"unsupported virtual_ipaddress option {' '.join(args)!r} (only 'dev IFACE')")
             dev = args[1]
-        return VirtualIp(str(iface.ip), iface.network.prefixlen, dev)
+        return VirtualIp(address, prefixlen, dev)
 
     def tracked(self, node: _Node) -> tuple:
         if node.children is not None:

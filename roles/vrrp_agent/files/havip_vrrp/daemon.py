@@ -49,7 +49,7 @@ _ACTION_HANDLERS = {
 }
 IFACE_POLL = 1.0  # seconds between interface state checks (track_interface, own interface)
 ERROR_RETRY = 5.0  # seconds an instance stays in FAULT after an internal error before it tries again
-STATUS_INTERVAL = 1.0  # the status file follows the counters at most this often (state changes: at once)
+STATUS_INTERVAL = 5.0  # the status file follows the counters at most this often (state changes: at once)
 DROP_LOG_WINDOW = 10.0  # seconds; at most DROP_LOG_LINES drop lines per window, then one summary
 DROP_LOG_LINES = 5
 

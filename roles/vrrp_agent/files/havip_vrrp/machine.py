@@ -13,7 +13,7 @@ weights, garp_master_delay / garp_master_repeat / garp_master_refresh; R4c: the 
 from __future__ import annotations
 
 import enum
-import ipaddress
+import socket
 from dataclasses import dataclass, field, replace
 
 PRIORITY_STOP = 0
@@ -228,7 +228,7 @@ def advert_event(state: State, advert, src: str, our_priority: int, our_ip: str)
     if advert.priority > our_priority:
         return Event.ADVERT_HIGHER
     if advert.priority == our_priority and (
-        state != State.MASTER or ipaddress.IPv4Address(src) > ipaddress.IPv4Address(our_ip)
+        state != State.MASTER or socket.inet_aton(src) > socket.inet_aton(our_ip)  # numeric order of the octets
     ):
         return Event.ADVERT_HIGHER
     return Event.ADVERT_LOWER
