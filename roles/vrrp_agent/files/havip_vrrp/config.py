@@ -11,10 +11,10 @@ from __future__ import annotations
 import re
 import shlex
 import socket
-from dataclasses import dataclass, field
 
 from .machine import MachineConfig
 from .packets import ipv4_bytes
+from .records import dataclass, field
 
 AUTH_PASS_MAX = 8  # Keepalived truncates auth_pass to 8 characters (RFC 3768 5.3.10)
 MAX_DEPTH = 8  # nesting of { } blocks; keepalived.conf needs 3 (vrrp_instance > authentication)

@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import enum
 import socket
-from dataclasses import dataclass, field, replace
+
+from .records import dataclass, field, replace
 
 PRIORITY_STOP = 0
 PRIORITY_OWNER = 255

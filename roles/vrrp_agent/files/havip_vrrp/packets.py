@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import socket
 import struct
-from dataclasses import dataclass
+
+from .records import dataclass
 
 IPPROTO_VRRP = 112  # RFC 3768 section 5.2.4, RFC 5798 section 5.1.1.4
 VRRP_MCAST_V4 = "224.0.0.18"  # RFC 3768 section 5.2.2
