@@ -241,3 +241,17 @@ def test_unicast_adverts_with_a_lowered_ttl_do_not_split_a_mixed_cluster(pair):
     assert data["instances"]["VI_1"]["state"] == "BACKUP", data
     assert data["instances"]["VI_1"]["adverts_received"] >= 3, data
     assert "bad_ttl" not in data["adverts_dropped"], data
+
+
+@needs_root
+def test_a_link_down_is_seen_at_once_without_polling(pair):
+    """Idle cost (finding 7): the interfaces are read when the kernel reports a link change
+    (rtnetlink) instead of every second; a link going down still faults the master at once."""
+    start_agent(pair, "a", 150)
+    assert wait_for(lambda: pair.has_vip("a"), timeout=10) is not None, pair.log("agent-a.log")
+    assert "link_watch_unavailable" not in pair.log("agent-a.log")
+    subprocess.run(["ip", "-n", pair.ns["a"], "link", "set", pair.dev["a"], "down"], check=True)
+    seen = wait_for(lambda: "new=FAULT" in pair.log("agent-a.log"), timeout=5)
+    assert seen is not None and seen < 0.5, pair.log("agent-a.log")
+    subprocess.run(["ip", "-n", pair.ns["a"], "link", "set", pair.dev["a"], "up"], check=True)
+    assert wait_for(lambda: "old=FAULT new=BACKUP" in pair.log("agent-a.log"), timeout=2) is not None

@@ -47,7 +47,9 @@ _ACTION_HANDLERS = {
     RunNotify: "_notify",
     StateChanged: "_state_changed",
 }
-IFACE_POLL = 1.0  # seconds between interface state checks (track_interface, own interface)
+IFACE_POLL = 1.0  # seconds between interface state checks (track_interface, own interface)...
+IFACE_POLL_NETLINK = 30.0  # ...or this, as a safety net, when link notifications arrive (io_link)
+MAX_SLEEP = 10.0  # the loop sleeps until the next deadline, at most this long (signals wake it at once)
 ERROR_RETRY = 5.0  # seconds an instance stays in FAULT after an internal error before it tries again
 STATUS_INTERVAL = 5.0  # the status file follows the counters at most this often (state changes: at once)
 DROP_LOG_WINDOW = 10.0  # seconds; at most DROP_LOG_LINES drop lines per window, then one summary
@@ -133,6 +135,8 @@ class Daemon:
         self.io_timers: list = []  # (when, callable): GARP repeats spaced by vrrp_garp_interval
         self.iface_state: dict = {}
         self.next_iface_poll = 0.0
+        self.iface_poll = IFACE_POLL
+        self.links = None  # io_link.LinkWatcher when rtnetlink is available
         self.metrics: status.MetricsServer | None = None
         self.conf: config_mod.KeepalivedConfig | None = None
         self.stopping = False
@@ -161,10 +165,22 @@ class Daemon:
         for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
             signal.signal(signum, self._on_signal)
         self.selector.register(rsock, selectors.EVENT_READ, ("wakeup", None))
+        self._watch_links()
         if self.metrics_port is not None:
             self.metrics = status.MetricsServer(self.metrics_port, self.metrics_address, self.selector)
             log("metrics_listen", address=self.metrics_address, port=self.metrics.port)
         self._apply_config(conf, time.monotonic(), initial=True)
+
+    def _watch_links(self) -> None:
+        from .io_link import LinkWatcher  # noqa: PLC0415 - AF_NETLINK only where it is used
+
+        try:
+            self.links = LinkWatcher()
+        except OSError as err:
+            log("link_watch_unavailable", level="warning", error=err, poll=IFACE_POLL)
+            return
+        self.iface_poll = IFACE_POLL_NETLINK
+        self.selector.register(self.links, selectors.EVENT_READ, ("link", None))
 
     def _on_signal(self, signum: int, _frame: object) -> None:
         if signum == signal.SIGHUP:
@@ -421,7 +437,7 @@ class Daemon:
     def poll_interfaces(self, now: float) -> None:
         if now < self.next_iface_poll:
             return
-        self.next_iface_poll = now + IFACE_POLL
+        self.next_iface_poll = now + self.iface_poll
         for iface, old in list(self.iface_state.items()):
             up = io_addr.interface_up(iface)
             if up == old:
@@ -496,7 +512,7 @@ class Daemon:
             deadline = min(deadline, self.status_due)
         if self.notifier.running:
             deadline = min(deadline, now + 0.5)
-        return max(0.0, min(deadline - now, 1.0))
+        return max(0.0, min(deadline - now, MAX_SLEEP))
 
     def run(self) -> int:
         self.setup()
@@ -519,6 +535,9 @@ class Daemon:
                 self.on_vrrp(arg, now)
             elif kind == "metrics" and self.metrics is not None:
                 self.metrics.on_ready(arg, now, lambda: status.render_metrics(self.snapshot()))
+            elif kind == "link" and self.links is not None:
+                self.links.drain()
+                self.next_iface_poll = 0.0  # read the interfaces' state now
             elif kind == "wakeup":
                 with contextlib.suppress(OSError):
                     os.read(self._wake_r, 512)
@@ -567,6 +586,8 @@ class Daemon:
             runtime.close()
         for receiver in self.receivers.values():
             receiver.close()
+        if self.links is not None:
+            self.links.close()
         if self.metrics is not None:
             self.metrics.close()
         self.write_status()
