@@ -32,6 +32,7 @@ ADVERT = 0.1  # VRRPv3, the finest advert_int the lab measures
 MASTER_DOWN = 3 * ADVERT + (256 - 100) / 256 * ADVERT  # RFC 5798 6.1, a priority-100 backup
 CONNECTIONS = 100
 
+
 def start_agent(pair, side, priority, conf=None, metrics_port="-1", **timing):
     conf = conf or pair.config(side, priority, **timing)
     log = open(pair.tmp / f"agent-{side}.log", "w")  # noqa: SIM115 - closed with the process
@@ -128,7 +129,7 @@ class Sender:
 
 
 class Garp(Sender):
-    def send(self, vips):
+    def send(self, advert):  # the VIPs, for a GarpSender
         return 1
 
 

@@ -248,6 +248,7 @@ def test_vrrpv3_sub_second_takeover_from_a_killed_keepalived(pair):
     keepalived = pair.start_keepalived("a", 150, version=3, advert_int=advert)
     pair.start_agent("b", 100, version=3, advert_int=advert)
     stable_single_holder(pair, expected="a", hold=30 * advert)
+
     # Keepalived's VRRPv3 adverts were all accepted (none dropped as malformed or unexpected). The
     # status file follows the counters every few seconds (the agent's STATUS_INTERVAL).
     def received():

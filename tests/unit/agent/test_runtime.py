@@ -274,3 +274,10 @@ def test_no_demotion_when_already_the_script_user():
         pytest.skip("script_user only applies when running as root")
     assert scripts._demote("root") is None
     assert scripts._demote("nobody") is not None
+
+
+@pytest.mark.parametrize("address", ["0.0.0.0 --x", "localhost", "127.1", "::1", ""])
+def test_metrics_address_must_be_an_ipv4_address(address, capsys):
+    with pytest.raises(SystemExit):
+        cli.build_parser().parse_args(["run", "--metrics-address", address])
+    assert "is not an IPv4 address" in capsys.readouterr().err
