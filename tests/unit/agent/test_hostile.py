@@ -256,3 +256,33 @@ def test_a_link_down_is_seen_at_once_without_polling(pair):
     assert seen is not None and seen < 0.5, pair.log("agent-a.log")
     subprocess.run(["ip", "-n", pair.ns["a"], "link", "set", pair.dev["a"], "up"], check=True)
     assert wait_for(lambda: "old=FAULT new=BACKUP" in pair.log("agent-a.log"), timeout=2) is not None
+
+
+def test_status_file_follows_at_a_bounded_rate_but_shows_firsts_at_once(monkeypatch, tmp_path):
+    """Idle cost: the status file is no longer rewritten for every advert (10 a second at
+    advert_int 0.1), but a state change and the first advert from a peer show at once."""
+    from havip_vrrp import protocol  # noqa: PLC0415
+    from havip_vrrp.packets import VrrpV2Advert  # noqa: PLC0415
+
+    from .test_packets import ip_header  # noqa: PLC0415
+
+    d, runtime, _sender = quiet_daemon(monkeypatch)
+    d.status_file = str(tmp_path / "status.json")
+    d.feed(runtime, 0.0, runtime.machine.start)
+    d._housekeeping(0.0)
+    assert status.read_status(d.status_file)["instances"]["VI_1"]["state"] == "BACKUP"
+    peer = d.conf.machine_config("VI_1", "172.16.16.6")
+    advert = protocol.encode_advert(peer, 100)
+    assert isinstance(advert, VrrpV2Advert)
+    packet = ip_header(advert.pack(), src="172.16.16.6", dst="172.16.16.5")
+    d.receivers["eth0"] = Receiver([packet])
+    d.on_vrrp("eth0", 1.0)
+    d._housekeeping(1.0)
+    assert status.read_status(d.status_file)["instances"]["VI_1"]["adverts_received"] == 1
+    for when in (2.0, 3.0):
+        d.receivers["eth0"] = Receiver([packet])
+        d.on_vrrp("eth0", when)
+        d._housekeeping(when)
+    assert status.read_status(d.status_file)["instances"]["VI_1"]["adverts_received"] == 1  # not yet
+    d._housekeeping(1.0 + daemon.STATUS_INTERVAL)
+    assert status.read_status(d.status_file)["instances"]["VI_1"]["adverts_received"] == 3

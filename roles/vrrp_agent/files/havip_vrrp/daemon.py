@@ -340,6 +340,8 @@ class Daemon:
     def _send_advert(self, runtime: Runtime, action: SendAdvert, now: float) -> None:
         if runtime.sender.send(protocol.encode_advert(runtime.config, action.priority)):
             runtime.sent += 1
+            if runtime.sent == 1:
+                self.status_due = now  # as the first advert received
         else:
             log("advert_send_failed", level="warning", instance=runtime.name)
         if action.priority == 0:
@@ -422,6 +424,8 @@ class Daemon:
                 continue
             runtime = self.runtimes[config.name]
             runtime.received += 1
+            if runtime.received == 1:
+                self.status_due = now  # the first advert from a peer shows at once
             self.feed(runtime, now, runtime.machine.advert_received, advert, header.src)
 
     def poll_tracks(self, now: float) -> None:
