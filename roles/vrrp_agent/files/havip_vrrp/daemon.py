@@ -275,7 +275,7 @@ class Daemon:
             conf = config_mod.load(self.config_path)
             log("reload", config=self.config_path)
             self._apply_config(conf, now)
-        except (OSError, ValueError, RecursionError) as err:  # ConfigError is a ValueError
+        except Exception as err:  # ConfigError, OSError, or anything else: the old instances stay
             self.reload_failures += 1
             self.status_dirty = True
             log("reload_failed", level="error", error=err, failures=self.reload_failures,
@@ -288,7 +288,7 @@ class Daemon:
         exception puts the instance in FAULT instead of ending the daemon."""
         try:
             actions = method(now, *args)
-        except Exception as err:
+        except Exception as err:  # whatever it is, the other instances go on
             self._instance_error(runtime, now, err)
             return
         self.execute(runtime, actions, now)
@@ -298,7 +298,7 @@ class Daemon:
         for action in actions:
             try:
                 getattr(self, _ACTION_HANDLERS[type(action)])(runtime, action, now)
-            except Exception as err:
+            except Exception as err:  # the rest of the actions still run; see _instance_error
                 failure = failure or err
         self.status_dirty = True
         if failure is not None:
@@ -521,11 +521,16 @@ class Daemon:
     def run(self) -> int:
         self.setup()
         log("started", config=self.config_path, pid=os.getpid())
+        last_error = None
         while not self.stopping:
             try:
                 self.step()
-            except Exception as err:
-                log("loop_error", level="error", error=f"{type(err).__name__}: {err}")
+            except Exception as err:  # the loop (the adverts) must go on; logged once per cause
+                text = f"{type(err).__name__}: {err}"
+                if text != last_error:
+                    log("loop_error", level="error", error=text)
+                    last_error = text
+                time.sleep(0.01)  # never a busy loop, whatever keeps failing
         self.shutdown()
         return 0
 
