@@ -4,6 +4,7 @@
 #               VRRP agent's interop tests run it in network namespaces
 #   ShellCheck  ansible-test sanity's shellcheck test (skipped with a warning when it is missing)
 #   curl, xz    fetching upstream's Keepalived tarballs from Debian's source archive
+#   nftables    the agent's hostile-conditions test lowers the TTL of unicast adverts on a path
 # Installed without starting any service: a temporary policy-rc.d forbids service starts.
 set -euo pipefail
 missing=()
@@ -11,6 +12,7 @@ missing=()
 command -v shellcheck >/dev/null 2>&1 || missing+=(shellcheck)
 command -v curl >/dev/null 2>&1 || missing+=(curl)
 command -v xz >/dev/null 2>&1 || missing+=(xz-utils)
+command -v nft >/dev/null 2>&1 || missing+=(nftables)
 [ "${#missing[@]}" -eq 0 ] && exit 0
 if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then
     echo "lab/host-tools: ${missing[*]} missing and cannot be installed here (need root and apt-get)" >&2

@@ -6,8 +6,12 @@ the lab (timed, first and second run), then playbooks/failover_drill.yml fails t
 way (graceful stop, killed container, failing health check, link down) --reps times. Results go
 to build/bench/: report.json (every sample), report.md (the table), outage.png (the chart).
 
+For advert_int 1 s and 0.1 s it also samples each daemon's idle CPU and RSS (--idle seconds) and
+the master's advert gap seen by the backup while 100 idle and slow clients hold the agent's metrics
+port (--gap seconds; Keepalived has no metrics port, its gap is measured as it is).
+
 Usage: python3 -m lab.bench [--reps 5] [--daemons keepalived,agent] [--adverts 5,1,0.1]
-                            [--kinds stop,kill,health,link] [--keep-lab]
+                            [--kinds stop,kill,health,link] [--keep-lab] [--idle 60] [--gap 20]
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ from pathlib import Path
 
 import yaml
 
-from lab.bench import report
+from lab.bench import advert_gap, report
 from lab.emulator.admin import AdminClient
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -93,14 +97,55 @@ def idle_usage(daemon: str, seconds: int) -> dict:
         out = subprocess.run(["docker", "exec", node, "bash", "-c", IDLE_SCRIPT, "idle", SERVICES[daemon]],
                              capture_output=True, text=True, check=True).stdout
         return [int(x) for x in out.split()]
-    nodes = ["havip-node1", "havip-node2"]
-    before = {n: sample(n) for n in nodes}
+    before = {n: sample(n) for n in NODES}
     time.sleep(seconds)
     result = {}
-    for node in nodes:
+    for node in NODES:
         ticks, rss, hz = sample(node)
         result[node] = {"cpu_percent": round(100 * (ticks - before[node][0]) / hz / seconds, 3), "rss_kib": rss}
     return {"daemon": daemon, "seconds": seconds, "nodes": result}
+
+
+NODES = ["havip-node1", "havip-node2"]
+VIP = "172.16.16.12"  # the lab inventory's VIP
+METRICS_PORT = 9720  # the vrrp_agent role's default
+GAP_CONNECTIONS = 100
+
+
+def node_addresses(node: str) -> list[str]:
+    out = subprocess.run(["docker", "exec", node, "ip", "-4", "-o", "addr", "show", "eth0"],
+                         capture_output=True, text=True, check=True).stdout
+    return [line.split()[3].split("/")[0] for line in out.splitlines() if " inet " in line]
+
+
+def advert_gaps(daemon: str, seconds: int) -> dict:
+    """The master's advert gap seen by the backup: with GAP_CONNECTIONS idle and slow clients on
+    the agent's metrics port (issue 13), and, for Keepalived (no metrics port), as it is."""
+    addresses = {n: node_addresses(n) for n in NODES}
+    master = next(n for n in NODES if VIP in addresses[n])
+    backup = next(n for n in NODES if n != master)
+    docker = [["docker", "exec", "-i", n, "python3"] for n in (backup, master)]
+    hold = docker[1] if daemon == "agent" else None
+    result = advert_gap.measure(docker[0], hold, seconds, src=addresses[master][0], port=METRICS_PORT,
+                                connections=GAP_CONNECTIONS)
+    result.update(daemon=daemon, master=master)
+    return result
+
+
+def cost(daemon: str, advert: float, args: argparse.Namespace, idle: list[dict], gaps: list[dict]) -> None:
+    """Idle CPU/RSS (--idle) and advert gap under held metrics connections (--gap), appended."""
+    tag = f"{daemon}-a{advert:g}"
+    if args.idle:
+        usage = idle_usage(daemon, args.idle)
+        usage.update(advert_int=advert, vrrp_version=vrrp_version(advert))
+        idle.append(usage)
+        print(f"bench: {tag}: idle {usage['seconds']} s: {usage['nodes']}")
+    if args.gap:
+        gap = advert_gaps(daemon, args.gap)
+        gap.update(advert_int=advert, vrrp_version=vrrp_version(advert))
+        gaps.append(gap)
+        print(f"bench: {tag}: advert gap over {gap['seconds']} s with {gap['connections']} metrics "
+              f"connections: max {gap['max_gap_s']} s, p99 {gap['p99_gap_s']} s ({gap['adverts']} adverts)")
 
 
 def changed_total(output: str) -> int:
@@ -134,6 +179,8 @@ def main() -> int:
     parser.add_argument("--kinds", default="stop,kill,health,link")
     parser.add_argument("--keep-lab", action="store_true", help="reuse the running lab instead of a fresh one")
     parser.add_argument("--idle", type=int, default=60, help="seconds of idle CPU/RSS sampling per daemon (0: none)")
+    parser.add_argument("--gap", type=int, default=20,
+                        help="seconds of advert gap capture per daemon, with 100 metrics connections held (0: none)")
     parser.add_argument("--out", default=str(OUT), help="report directory")
     args = parser.parse_args()
     command = "make bench" + (f" BENCH_ARGS={shlex.quote(' '.join(sys.argv[1:]))}" if sys.argv[1:] else "")
@@ -147,6 +194,7 @@ def main() -> int:
     samples: list[dict] = []
     converge: list[dict] = []
     idle: list[dict] = []
+    gaps: list[dict] = []
     for daemon in args.daemons.split(","):
         for advert in (float(a) for a in args.adverts.split(",")):
             tag = f"{daemon}-a{advert:g}"
@@ -162,11 +210,8 @@ def main() -> int:
                   f"({record['second_changed']} changed); API calls {record['api_calls_first']} "
                   f"({record['api_mutating_first']} mutating), then {record['api_calls_second']} "
                   f"({record['api_mutating_second']})")
-            if args.idle and advert <= 1:  # the cost of frequent adverts
-                usage = idle_usage(daemon, args.idle)
-                usage.update(advert_int=advert, vrrp_version=vrrp_version(advert))
-                idle.append(usage)
-                print(f"bench: {tag}: idle {usage['seconds']} s: {usage['nodes']}")
+            if advert <= 1:  # the cost of frequent adverts
+                cost(daemon, advert, args, idle, gaps)
             for kind in args.kinds.split(","):
                 for rep in range(1, args.reps + 1):
                     report_dir = out_dir / "raw" / f"{tag}-{kind}-{rep}"
@@ -187,7 +232,7 @@ def main() -> int:
                     samples.append(sample)
                     print(f"bench: {tag} {kind} #{rep}: outage {sample['outage_s']} s"
                           f"{'' if rc == 0 else ' (drill FAILED, see ' + str(logs) + ')'}")
-    result = report.write(out_dir, samples, converge, command, idle)
+    result = report.write(out_dir, samples, converge, command, idle=idle, gaps=gaps)
     print((out_dir / "report.md").read_text())
     print(f"bench: {len(samples)} drills; report in {out_dir}/report.json, report.md, outage.png")
     return 0 if all(r["failed_runs"] == 0 for r in result["rows"]) else 1

@@ -64,7 +64,7 @@ def log_idle(directory: Path) -> list[dict]:
 
 def main() -> int:
     out, *dirs = (Path(a) for a in sys.argv[1:])
-    samples, converge, idle, commands = [], [], [], []
+    samples, converge, idle, gaps, commands = [], [], [], [], []
     for directory in dirs:
         path = directory / "report.json"
         if path.exists():
@@ -72,13 +72,14 @@ def main() -> int:
             samples += data["samples"]
             converge += data["converge"]
             idle += data.get("idle", [])
+            gaps += data.get("advert_gaps", [])
             commands.append(data["command"])
         else:
             samples += raw_samples(directory)
             converge += log_converge(directory)
             idle += log_idle(directory)
             commands.append(f"make bench (raw reports of {directory})")
-    report.write(out, samples, converge, " + ".join(commands), idle)
+    report.write(out, samples, converge, " + ".join(commands), idle=idle, gaps=gaps)
     print((out / "report.md").read_text())
     return 0
 

@@ -50,7 +50,8 @@ def summarise(samples: list[dict]) -> list[dict]:
     return rows
 
 
-def markdown(rows: list[dict], converge: list[dict], command: str, idle: list[dict] | None = None) -> str:
+def markdown(rows: list[dict], converge: list[dict], command: str, idle: list[dict] | None = None,
+             gaps: list[dict] | None = None) -> str:
     lines = [
         "| daemon | advert_int (s) | failure | runs | median (s) | min (s) | max (s) | Master_Down_Interval (s) |",
         "|---|---|---|---|---|---|---|---|",
@@ -79,6 +80,13 @@ def markdown(rows: list[dict], converge: list[dict], command: str, idle: list[di
             for node, use in sorted(usage["nodes"].items()):
                 lines.append(f"| {usage['daemon']} | {advert} | {node} | {use['cpu_percent']} | {use['rss_kib']} | "
                              f"{usage['seconds']} |")
+    if gaps:
+        lines += ["", "| daemon | advert_int (s) | metrics connections held (opened) | adverts | max gap (s) | "
+                  "p99 gap (s) | over (s) |", "|---|---|---|---|---|---|---|"]
+        for gap in gaps:
+            advert = advert_label(gap.get("advert_int", 1), gap.get("vrrp_version", 2))
+            lines.append(f"| {gap['daemon']} | {advert} | {gap['connections']} ({gap['opened']}) | {gap['adverts']} | "
+                         f"{gap['max_gap_s']} | {gap['p99_gap_s']} | {gap['seconds']} |")
     lines += ["", f"Measured with `{command}`; outage = longest gap between two answers of the VIP's HTTP "
               "service, requested every 20 ms from a probe inside the subnet."]
     return "\n".join(lines) + "\n"
@@ -117,13 +125,14 @@ def chart(rows: list[dict], path: Path) -> None:
     plt.close(fig)
 
 
-def write(out_dir: Path, samples: list[dict], converge: list[dict], command: str,
-          idle: list[dict] | None = None) -> dict:
+def write(out_dir: Path, samples: list[dict], converge: list[dict], command: str, *,
+          idle: list[dict] | None = None, gaps: list[dict] | None = None) -> dict:
     rows = summarise(samples)
-    report = {"command": command, "rows": rows, "converge": converge, "idle": idle or [], "samples": samples}
+    report = {"command": command, "rows": rows, "converge": converge, "idle": idle or [], "advert_gaps": gaps or [],
+              "samples": samples}
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "report.json").write_text(json.dumps(report, indent=2) + "\n")
-    (out_dir / "report.md").write_text(markdown(rows, converge, command, idle))
+    (out_dir / "report.md").write_text(markdown(rows, converge, command, idle, gaps))
     if rows:
         chart(rows, out_dir / "outage.png")
     return report

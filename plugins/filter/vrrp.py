@@ -190,6 +190,20 @@ def _check_v3_timing_and_auth(inst, where, errors):
         )
 
 
+def _host_addresses(facts):
+    """The host's IPv4 addresses from its facts (ansible_all_ipv4_addresses leaves out loopback, so
+    the interfaces' own facts are added), or None without gathered facts."""
+    if not facts or not isinstance(facts.get("all_ipv4_addresses"), list):
+        return None
+    found = list(facts["all_ipv4_addresses"])
+    for name in facts.get("interfaces") or []:
+        entry = facts.get(name.replace("-", "_")) or {}
+        for ipv4 in [entry.get("ipv4") or {}, *(entry.get("ipv4_secondaries") or [])]:
+            if isinstance(ipv4, dict) and ipv4.get("address") and ipv4["address"] not in found:
+                found.append(ipv4["address"])
+    return found
+
+
 def _check_addresses(inst, where, facts, errors):
     """Interface, unicast source and peers, VIPs inside the interface's subnet (R1, R3, R4a)."""
     interface = inst.get("interface")
@@ -203,6 +217,14 @@ def _check_addresses(inst, where, facts, errors):
         errors.append(
             f"{where}.unicast_src_ip: cannot be derived from the facts of interface {interface!r}; gather facts "
             "or set keepalived_unicast_src_ip (R3, R4a)"
+        )
+    own = _host_addresses(facts)
+    if src and own is not None and src not in own:
+        # The agent (and Keepalived) bind their adverts to it: an address the host lacks fails at
+        # start, or at a reload, on one node only.
+        errors.append(
+            f"{where}.unicast_src_ip={src}: not an address of this host (ansible_all_ipv4_addresses: "
+            f"{', '.join(own) or 'none'}); set keepalived_unicast_src_ip to one of them (R3, R4a)"
         )
     peers = inst.get("unicast_peers") or []
     if not peers:

@@ -82,3 +82,20 @@ def test_bench_runs_sub_second_adverts_as_vrrpv3_without_auth_pass():
     v2 = cluster_vars("keepalived", 5.0)
     assert v2["keepalived_vrrp_version"] == 2
     assert all(inst["advert_int"] == 5 and isinstance(inst["advert_int"], int) for inst in v2["keepalived_instances"])
+
+
+def test_idle_cost_and_advert_gap_tables(tmp_path):
+    """Issue 13: the report shows each daemon's idle CPU/RSS and the advert gap under held metrics
+    connections side by side."""
+    idle = [{"daemon": "agent", "advert_int": 0.1, "vrrp_version": 3, "seconds": 30,
+             "nodes": {"havip-node1": {"cpu_percent": 0.2, "rss_kib": 14000}}}]
+    gaps = [{"daemon": "agent", "advert_int": 0.1, "vrrp_version": 3, "connections": 100, "opened": 240,
+             "adverts": 199, "max_gap_s": 0.104, "p99_gap_s": 0.102, "seconds": 20},
+            {"daemon": "keepalived", "advert_int": 1.0, "vrrp_version": 2, "connections": 0, "opened": 0,
+             "adverts": 20, "max_gap_s": 1.001, "p99_gap_s": 1.0, "seconds": 20}]
+    report.write(tmp_path, [sample("agent", 0.1, "stop", 0.3)], [], "make bench", idle=idle, gaps=gaps)
+    table = (tmp_path / "report.md").read_text()
+    assert "| agent | 0.1 (VRRPv3) | havip-node1 | 0.2 | 14000 | 30 |" in table
+    assert "| agent | 0.1 (VRRPv3) | 100 (240) | 199 | 0.104 | 0.102 | 20 |" in table
+    assert "| keepalived | 1 | 0 (0) | 20 | 1.001 | 1.0 | 20 |" in table
+    assert json.loads((tmp_path / "report.json").read_text())["advert_gaps"] == gaps

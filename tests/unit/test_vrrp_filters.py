@@ -220,3 +220,22 @@ def test_garp_master_repeat_is_automatic_with_several_vips():
     assert vrrp.vrrp_garp_master_repeat(one, 0) is None
     assert vrrp.vrrp_garp_master_repeat(two, 0) == 1
     assert vrrp.vrrp_garp_master_repeat(one, 3) == 3
+
+
+def test_unicast_src_ip_must_be_an_address_of_the_host():
+    """Issue 13 finding 3: preflight accepted a unicast_src_ip the host lacks (the daemon fails to
+    bind it at start or at a reload). Checked against ansible_all_ipv4_addresses."""
+    own = dict(HOSTVARS["node1"]["ansible_facts"], all_ipv4_addresses=["172.16.16.5", "10.9.0.1"])
+    resolved = plan()
+    assert vrrp.vrrp_config_errors(resolved, SCRIPTS, own) == []
+    resolved[0]["unicast_src_ip"] = "10.9.0.1"  # another address of the host: fine
+    assert vrrp.vrrp_config_errors(resolved, SCRIPTS, own) == []
+    resolved[0]["unicast_src_ip"] = "172.16.16.55"
+    errs = vrrp.vrrp_config_errors(resolved, SCRIPTS, own)
+    assert errs == ["keepalived_instances[VI_1].unicast_src_ip=172.16.16.55: not an address of this host "
+                    "(ansible_all_ipv4_addresses: 172.16.16.5, 10.9.0.1); set keepalived_unicast_src_ip to one "
+                    "of them (R3, R4a)"], errs
+    # Loopback is left out of ansible_all_ipv4_addresses; the interface facts still count.
+    own = dict(own, interfaces=["lo", "eth0"], lo={"ipv4": {"address": "127.0.0.1", "netmask": "255.0.0.0"}})
+    resolved[0]["unicast_src_ip"] = "127.0.0.1"
+    assert not any("not an address of this host" in e for e in vrrp.vrrp_config_errors(resolved, SCRIPTS, own))

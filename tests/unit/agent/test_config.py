@@ -3,6 +3,8 @@
 import pytest
 from havip_vrrp import config
 from havip_vrrp.config import ConfigError, VirtualIp
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 # R3: the guide's keepalived.conf for the primary node (HAVIP-01 172.16.16.5), written as the guide
 # lays it out (brace on the next line, `unicast_peer{`, trailing comments).
@@ -192,3 +194,103 @@ def test_load_missing_file(tmp_path):
     with pytest.raises(ConfigError) as err:
         config.load(str(tmp_path / "none.conf"))
     assert err.value.line == 0
+
+
+# --- issue 13, finding 4: what --check-config accepts must run -----------------------------------
+
+
+def _v3(advert_int):
+    return (GUIDE_PRIMARY.replace("   vrrp_garp_master_repeat 1\n", "   vrrp_garp_master_repeat 1\n   vrrp_version 3\n")
+            .replace("    advert_int 5\n", f"    advert_int {advert_int}\n")
+            .replace("        auth_type PASS\n        auth_pass hAv1p5ec\n", ""))
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        # RFC 5798 5.2.7: 12 bits of centiseconds, 0.01-40.95 s; 50 used to raise on the first advert.
+        (_v3(50), "VRRPv3 advert_int must be 0.01-40.95 seconds"),
+        (_v3(41), "VRRPv3 advert_int must be 0.01-40.95 seconds"),
+        # A blank command used to raise IndexError in Popen at the first check or state change.
+        (GUIDE_PRIMARY.replace('script "/etc/keepalived/do_sth.sh"', 'script " "'), "has no command"),
+        (GUIDE_PRIMARY.replace('notify_stop "/etc/keepalived/notify_action.sh STOP"', 'notify_stop " "'),
+         "notify_stop ' ' has no command"),
+        (GUIDE_PRIMARY.replace("    garp_master_delay 1\n", '    notify ""\n    garp_master_delay 1\n'),
+         "notify '' has no command"),
+        # Deep nesting used to raise RecursionError, which the reload did not catch.
+        ("vrrp_instance {\n" * 5000, "nested more than"),
+        ("a {" * 100000, "nested more than"),
+    ],
+)
+def test_check_config_refuses_what_would_fail_at_run_time(text, message):
+    with pytest.raises(ConfigError, match=message):
+        config.parse(text)
+
+
+def test_vrrpv3_advert_int_limits_accepted():
+    for advert_int in ("0.01", "0.1", "40.95"):
+        mc = config.parse(_v3(advert_int)).machine_config("VI_1")
+        assert mc.version == 3 and mc.advert_int == float(advert_int)
+
+
+# The property: any text either gets a ConfigError or runs: every instance builds, its core runs
+# for a few virtual advert intervals, and every advert, notify and track command it produces can be
+# encoded or split into a command. Texts are the guide's file with fuzzed values and fragments.
+VALUES = st.one_of(
+    st.sampled_from(["0", "1", "5", "50", "255", "256", "0.1", "0.01", "40.95", "41", "-1", "1e3", "nan",
+                     '" "', '""', '"/bin/true x"', "'", "{", "}", "2", "3", "eth0", "172.16.16.7"]),
+    st.text(alphabet="abc019. {}\"#!/-", max_size=6),
+)
+FIELDS = ["advert_int 5", "priority 100", "virtual_router_id 51", 'script "/etc/keepalived/do_sth.sh"',
+          'notify_stop "/etc/keepalived/notify_action.sh STOP"', "interval 5", "garp_master_delay 1",
+          "garp_master_refresh 5", "vrrp_garp_master_repeat 1", "state BACKUP"]
+
+
+@st.composite
+def fuzzed_configs(draw):
+    text = GUIDE_PRIMARY
+    if draw(st.booleans()):
+        text = _v3(5)
+    for field in draw(st.lists(st.sampled_from(FIELDS), max_size=4, unique=True)):
+        key = field.split()[0]
+        text = text.replace(field, f"{key} {draw(VALUES)}", 1)
+    if draw(st.booleans()):
+        cut = draw(st.integers(0, len(text)))
+        text = text[:cut] + draw(VALUES) + text[cut:]
+    return text
+
+
+def run_the_core(conf):
+    from havip_vrrp import protocol, scripts  # noqa: PLC0415
+    from havip_vrrp.machine import RunNotify, SendAdvert, VrrpInstance  # noqa: PLC0415
+
+    for script in conf.scripts.values():
+        assert scripts.split_command(script.script)
+    for name in conf.instances:
+        mc = conf.machine_config(name, "192.0.2.1")
+        node = VrrpInstance(mc)
+        actions = node.start(0.0)
+        now, end = 0.0, 4 * node.master_down_interval + 3 * mc.advert_int
+        while True:
+            for action in actions:
+                if isinstance(action, SendAdvert):
+                    advert = protocol.encode_advert(mc, action.priority)
+                    assert advert.pack() if mc.version == 2 else advert.pack("192.0.2.1", "192.0.2.2")
+                elif isinstance(action, RunNotify):
+                    assert all(argv and argv[0] for argv in scripts.notify_commands(mc, action.state, 100))
+            deadline = node.next_deadline
+            if deadline is None or deadline > end:
+                break
+            now = max(now, deadline)
+            actions = node.tick(now)
+        node.shutdown(now)
+
+
+@settings(max_examples=400, deadline=None)
+@given(fuzzed_configs())
+def test_any_text_gets_a_config_error_or_runs(text):
+    try:
+        conf = config.parse(text)
+    except ConfigError:
+        return
+    run_the_core(conf)

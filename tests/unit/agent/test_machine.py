@@ -45,11 +45,47 @@ def kinds(actions, kind):
 
 
 def test_table_handlers_exist_and_targets_are_states():
-    for (state, event), (handler, targets) in machine.TRANSITIONS.items():
+    for (state, event), (target, handler, reason) in machine.TRANSITIONS.items():
         assert isinstance(state, State)
         assert isinstance(event, Event)
+        assert isinstance(target, State)
         assert callable(getattr(VrrpInstance, handler))
-        assert targets <= set(State)
+        assert (target != state) == bool(reason), (state, event)  # every move says why
+
+
+def test_next_state_is_data_and_an_unknown_event_is_an_error():
+    assert machine.next_state(State.BACKUP, Event.MASTER_DOWN) == State.MASTER
+    assert machine.next_state(State.MASTER, Event.ADVERT_HIGHER) == State.BACKUP
+    assert machine.next_state(State.MASTER, Event.ADVERT_LOWER) == State.MASTER
+    with pytest.raises(machine.UnexpectedEvent, match="master_down_timer in MASTER"):
+        machine.next_state(State.MASTER, Event.MASTER_DOWN)
+    node = VrrpInstance(cfg())
+    with pytest.raises(machine.UnexpectedEvent):
+        node._dispatch(Event.ADVER_TIMER, 0.0)  # INIT has no Adver_Timer
+    # Every state answers every public input (adverts, tracking, reload, shutdown): no gap.
+    for state in State:
+        for event in (Event.ADVERT_HIGHER, Event.ADVERT_LOWER, Event.ADVERT_STOP, Event.SHUTDOWN, Event.RELOAD):
+            machine.next_state(state, event)
+
+
+def test_every_transition_the_machine_takes_is_the_tables():
+    """Drive one node through start, election, fault, recovery and shutdown: each StateChanged
+    goes where the table says for the event that caused it."""
+    node = VrrpInstance(cfg(track_scripts=(("chk", 0),)))
+    seen = []
+    for actions in (
+        node.start(0.0),
+        node.tick(10.0),  # master down -> MASTER
+        node.advert_received(10.5, v2(200), B),  # higher -> BACKUP
+        node.track_changed(11.0, "chk", False),  # -> FAULT
+        node.track_changed(12.0, "chk", True),  # -> BACKUP
+        node.shutdown(13.0),
+    ):
+        seen += [(a.old, a.new) for a in kinds(actions, StateChanged)]
+    assert seen == [
+        (State.INIT, State.BACKUP), (State.BACKUP, State.MASTER), (State.MASTER, State.BACKUP),
+        (State.BACKUP, State.FAULT), (State.FAULT, State.BACKUP), (State.BACKUP, State.INIT),
+    ]
 
 
 def test_timers_rfc3768():
@@ -74,7 +110,8 @@ def test_timers_rfc5798_use_learnt_master_interval():
 def test_start_backup_removes_stale_vip_and_notifies():
     node = VrrpInstance(cfg())
     actions = node.start(10.0)
-    assert actions[0] == RemoveVips((VIP,))
+    # The state change is announced first (the table's move), then the stale VIP goes.
+    assert actions[:2] == [StateChanged(State.INIT, State.BACKUP, "start"), RemoveVips((VIP,))]
     assert node.state == State.BACKUP
     assert RunNotify("BACKUP", 100) in actions
     assert actions[-1] == SetTimer(10.0 + node.master_down_interval)

@@ -9,8 +9,17 @@ import sys
 
 from . import __version__, status
 from .config import ConfigError, load
+from .packets import ipv4_bytes
 
 DEFAULT_CONFIG = "/etc/keepalived/keepalived.conf"
+
+
+def _ipv4(text: str) -> str:
+    try:
+        ipv4_bytes(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an IPv4 address") from None
+    return text
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -21,7 +30,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--status-file", default=status.DEFAULT_STATUS_FILE)
     parser.add_argument("--metrics-port", type=int, default=status.DEFAULT_METRICS_PORT,
                         help="Prometheus metrics port on --metrics-address (0: any free port, -1: off)")
-    parser.add_argument("--metrics-address", default="127.0.0.1")
+    parser.add_argument("--metrics-address", default="127.0.0.1", type=_ipv4,
+                        help="IPv4 address of the metrics (default 127.0.0.1: the node only)")
     parser.add_argument("--json", action="store_true", help="status: print the raw JSON")
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     return parser

@@ -8,13 +8,25 @@ name and line number.
 
 from __future__ import annotations
 
-import ipaddress
 import re
-from dataclasses import dataclass, field
+import shlex
+import socket
 
 from .machine import MachineConfig
+from .packets import ipv4_bytes
+from .records import dataclass, field
 
 AUTH_PASS_MAX = 8  # Keepalived truncates auth_pass to 8 characters (RFC 3768 5.3.10)
+MAX_DEPTH = 8  # nesting of { } blocks; keepalived.conf needs 3 (vrrp_instance > authentication)
+MAX_V3_ADVERT_CS = 0x0FFF  # RFC 5798 5.2.7: Max Advertise Interval, 12 bits of centiseconds
+
+
+def command_words(command: str) -> list:
+    """Keepalived splits a script line into words, honouring quotes."""
+    try:
+        return shlex.split(command)
+    except ValueError:
+        return command.split()
 
 
 class ConfigError(ValueError):
@@ -123,8 +135,21 @@ class KeepalivedConfig:
         tracks = tuple(
             (script, self.scripts[script].weight if weight is None else weight) for script, weight in inst.track_scripts
         )
+        notify = tuple(
+            (state, command)
+            for state, command in (("MASTER", inst.notify_master), ("BACKUP", inst.notify_backup),
+                                   ("FAULT", inst.notify_fault), ("STOP", inst.notify_stop), ("ANY", inst.notify))
+            if command
+        )
+        try:
+            return self._machine_config(inst, src, repeat, tracks, notify)
+        except ValueError as err:  # the parser's checks should have caught it; never a crash
+            raise ConfigError(f"vrrp_instance {name}: {err}", self.path, inst.line) from None
+
+    def _machine_config(self, inst: Instance, src: str, repeat: int, tracks: tuple, notify: tuple) -> MachineConfig:
+        gd = self.global_defs
         return MachineConfig(
-            name=name,
+            name=inst.name,
             vrid=inst.virtual_router_id,
             priority=inst.priority,
             advert_int=inst.advert_int,
@@ -141,6 +166,12 @@ class KeepalivedConfig:
             garp_master_refresh_repeat=inst.garp_master_refresh_repeat,
             track_scripts=tracks,
             track_interfaces=inst.track_interfaces,
+            auth_pass=inst.auth_pass,
+            unicast_peers=inst.unicast_peers,
+            check_addresses=not gd.vrrp_skip_check_adv_addr,
+            vip_devices=tuple((v.cidr, v.dev or inst.interface) for v in inst.virtual_ipaddresses),
+            notify_scripts=notify,
+            garp_interval=gd.vrrp_garp_interval,
         )
 
 
@@ -198,7 +229,10 @@ class _Node:
 
 
 def _build(tokens: list, path: str) -> list:
-    def block(pos: int, closing_line: int | None) -> tuple:
+    def block(pos: int, closing_line: int | None, depth: int = 0) -> tuple:
+        if depth > MAX_DEPTH:
+            # Also keeps a hostile file from exhausting Python's recursion limit (RecursionError).
+            raise ConfigError(f"blocks nested more than {MAX_DEPTH} deep", path, closing_line or 0)
         nodes: list = []
         while pos < len(tokens):
             tok = tokens[pos]
@@ -223,7 +257,7 @@ def _build(tokens: list, path: str) -> list:
             while look < len(tokens) and tokens[look].text == "\n" and not tokens[look].quoted:
                 look += 1
             if look < len(tokens) and tokens[look].is_open:
-                node.children, pos = block(look + 1, tokens[look].line)
+                node.children, pos = block(look + 1, tokens[look].line, depth + 1)
             nodes.append(node)
         if closing_line is not None:
             raise ConfigError("missing '}' for the block opened here", path, closing_line)
@@ -271,7 +305,7 @@ class _Reader:
 
     def ipv4(self, node: _Node, text: str) -> str:
         try:
-            return str(ipaddress.IPv4Address(text))
+            return socket.inet_ntop(socket.AF_INET, ipv4_bytes(text))
         except ValueError:
             raise self.fail(node, f"{node.name}: {text!r} is not an IPv4 address") from None
 
@@ -351,6 +385,8 @@ class _Reader:
                 if not child.args or child.children is not None:
                     raise self.fail(child, "script needs a command")
                 script.script = " ".join(a.text for a in child.args)
+                if not command_words(script.script):
+                    raise self.fail(child, f"script {script.script!r} has no command")
             elif key == "interval":
                 script.interval = self.number(child, 0.001, 86400, integer=False)
             elif key == "timeout":
@@ -405,7 +441,10 @@ class _Reader:
             elif key in ("notify_master", "notify_backup", "notify_fault", "notify_stop", "notify"):
                 if not child.args or child.children is not None:
                     raise self.fail(child, f"{key} needs a command")
-                setattr(inst, key, " ".join(a.text for a in child.args))
+                command = " ".join(a.text for a in child.args)
+                if not command_words(command):
+                    raise self.fail(child, f"{key} {command!r} has no command")
+                setattr(inst, key, command)
             elif key == "garp_master_delay":
                 inst.garp_master_delay = self.number(child, 0, 255, integer=False)
             elif key == "garp_master_refresh":
@@ -449,8 +488,12 @@ class _Reader:
     def vip(self, node: _Node) -> VirtualIp:
         if node.children is not None:
             raise self.fail(node, "a virtual_ipaddress takes no block")
+        address, slash, prefix = node.name.partition("/")
         try:
-            iface = ipaddress.IPv4Interface(node.name)
+            address = socket.inet_ntop(socket.AF_INET, ipv4_bytes(address))
+            prefixlen = int(prefix) if slash else 32
+            if not (prefix.isdigit() or not slash) or not 0 <= prefixlen <= 32:
+                raise ValueError(prefix)
         except ValueError:
             raise self.fail(node, f"{node.name!r} is not an IPv4 address[/prefix]") from None
         args = [a.text for a in node.args]
@@ -459,7 +502,7 @@ class _Reader:
             if len(args) != 2 or args[0] != "dev":
                 raise self.fail(node, f"unsupported virtual_ipaddress option {' '.join(args)!r} (only 'dev IFACE')")
             dev = args[1]
-        return VirtualIp(str(iface.ip), iface.network.prefixlen, dev)
+        return VirtualIp(address, prefixlen, dev)
 
     def tracked(self, node: _Node) -> tuple:
         if node.children is not None:
@@ -489,6 +532,10 @@ class _Reader:
                 raise ConfigError(f"vrrp_instance {inst.name} has no virtual_ipaddress", where.path, where.line)
             if res.global_defs.vrrp_version == 2 and inst.advert_int != int(inst.advert_int):
                 raise ConfigError("VRRPv2 advert_int must be whole seconds (RFC 3768 5.3.7)", self.path, inst.line)
+            if res.global_defs.vrrp_version == 3 and not 1 <= round(inst.advert_int * 100) <= MAX_V3_ADVERT_CS:
+                raise ConfigError(
+                    f"VRRPv3 advert_int must be 0.01-40.95 seconds (RFC 5798 5.2.7: 1-4095 centiseconds), "
+                    f"got {inst.advert_int:g}", self.path, inst.line)
             key = (inst.interface, inst.virtual_router_id)
             if key in vrids:
                 message = f"virtual_router_id {inst.virtual_router_id} on {inst.interface} already used by {vrids[key]}"

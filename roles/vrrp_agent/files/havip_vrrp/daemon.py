@@ -1,8 +1,15 @@
 """The agent's event loop: feeds the sans-IO machines (machine.py) with real time, sockets,
 scripts and signals, and carries out the actions they return.
 
-SIGHUP reloads the configuration without a state flap (an invalid file is logged and the old one
-kept); SIGTERM/SIGINT shut down cleanly: priority-0 advert, VIPs removed, notify STOP.
+SIGHUP reloads the configuration without a state flap: the new instances are built first and
+swapped in only when all of them could be; an invalid file or a failed build is logged, counted
+(havip_vrrp_reload_failures_total) and the old instances keep running. SIGTERM/SIGINT shut down
+cleanly: priority-0 advert, VIPs removed, notify STOP.
+
+Nothing here may stop the adverts: metrics are served by non-blocking sockets with bounded
+connections and time limits (status.MetricsServer); an exception while carrying out an
+instance's actions puts that instance in FAULT (logged once, counted) and it tries again every
+ERROR_RETRY seconds; dropped packets are counted per reason and logged at a bounded rate.
 """
 
 from __future__ import annotations
@@ -15,9 +22,10 @@ import sys
 import time
 
 from . import config as config_mod
-from . import io_addr, status
+from . import io_addr, protocol, status
 from .machine import (
     AddVips,
+    MachineConfig,
     RemoveVips,
     RunNotify,
     SendAdvert,
@@ -27,7 +35,7 @@ from .machine import (
     StateChanged,
     VrrpInstance,
 )
-from .packets import DropError, VrrpV2Advert, VrrpV3Advert, check_advert, decode_ip_packet, pass_field
+from .packets import DropError, decode_ip_packet
 from .scripts import NotifyRunner, TrackScript, notify_commands
 
 _ACTION_HANDLERS = {
@@ -39,7 +47,13 @@ _ACTION_HANDLERS = {
     RunNotify: "_notify",
     StateChanged: "_state_changed",
 }
-IFACE_POLL = 1.0  # seconds between interface state checks (track_interface, own interface)
+IFACE_POLL = 1.0  # seconds between interface state checks (track_interface, own interface)...
+IFACE_POLL_NETLINK = 30.0  # ...or this, as a safety net, when link notifications arrive (io_link)
+MAX_SLEEP = 10.0  # the loop sleeps until the next deadline, at most this long (signals wake it at once)
+ERROR_RETRY = 5.0  # seconds an instance stays in FAULT after an internal error before it tries again
+STATUS_INTERVAL = 5.0  # the status file follows the counters at most this often (state changes: at once)
+DROP_LOG_WINDOW = 10.0  # seconds; at most DROP_LOG_LINES drop lines per window, then one summary
+DROP_LOG_LINES = 5
 
 
 def _quote(value: object) -> str:
@@ -57,43 +71,39 @@ def log(event: str, level: str = "info", **fields: object) -> None:
 
 
 class Runtime:
-    """One vrrp_instance: its machine, its sockets and its counters."""
+    """One vrrp_instance: its machine (which holds the instance's only configuration object),
+    its sockets and its counters."""
 
-    def __init__(self, daemon: Daemon, inst: config_mod.Instance, conf: config_mod.KeepalivedConfig) -> None:
+    def __init__(self, config: MachineConfig, sender=None, garp=None) -> None:
+        """``sender``/``garp``: the sockets (tests pass their own); opened here by default."""
         from .io_arp import GarpSender  # noqa: PLC0415 - AF_PACKET only where it is used
         from .io_socket import VrrpSender  # noqa: PLC0415
 
-        self.daemon = daemon
-        self.inst = inst
-        self.conf = conf
-        src = inst.unicast_src_ip or io_addr.primary_address(inst.interface)
-        if not src:
-            raise config_mod.ConfigError(
-                f"vrrp_instance {inst.name}: interface {inst.interface} has no IPv4 address", conf.path, inst.line
-            )
-        self.src = src
-        self.machine = VrrpInstance(conf.machine_config(inst.name, src))
-        self.sender = VrrpSender(inst.interface, src, inst.unicast_peers)
-        self.garp = GarpSender(inst.interface)
+        self.machine = VrrpInstance(config)
+        self.sender = sender or VrrpSender(config.interface, config.primary_ip, config.unicast_peers)
+        try:
+            self.garp = garp or GarpSender(config.interface)
+        except BaseException:
+            self.sender.close()
+            raise
         self.deadline: float | None = None
         self.sent = 0
         self.received = 0
+        self.errors = 0  # internal errors (exceptions while carrying out actions)
+        self.last_error: str | None = None  # logged once until it changes or clears
+        self.retry_at: float | None = None
 
-    def advert(self, priority: int) -> VrrpV2Advert | VrrpV3Advert:
-        mc = self.machine.config
-        if mc.version == 3:
-            return VrrpV3Advert(mc.vrid, priority, mc.vips, max(1, round(mc.advert_int * 100)))
-        auth_type = 1 if self.inst.auth_pass else 0
-        auth = pass_field(self.inst.auth_pass) if self.inst.auth_pass else b"\x00" * 8
-        return VrrpV2Advert(mc.vrid, priority, mc.vips, int(mc.advert_int), auth_type, auth)
+    @property
+    def config(self) -> MachineConfig:
+        return self.machine.config
+
+    @property
+    def name(self) -> str:
+        return self.machine.config.name
 
     def vip_targets(self, vips: tuple) -> list:
-        by_addr = {v.address: v for v in self.inst.virtual_ipaddresses}
-        out = []
-        for address in vips:
-            vip = by_addr.get(address)
-            out.append((vip.cidr if vip else f"{address}/32", (vip.dev if vip else None) or self.inst.interface))
-        return out
+        by_addr = {cidr.split("/")[0]: (cidr, dev) for cidr, dev in self.config.vip_devices}
+        return [by_addr.get(address, (f"{address}/32", self.config.interface)) for address in vips]
 
     def close(self) -> None:
         self.sender.close()
@@ -118,13 +128,21 @@ class Daemon:
         self.tracks: dict = {}  # script name -> TrackScript
         self.notifier = NotifyRunner()
         self.dropped: dict = {}
+        self.drop_window_end = 0.0
+        self.drop_lines = 0
+        self.drops_unlogged = 0
+        self.reload_failures = 0
         self.io_timers: list = []  # (when, callable): GARP repeats spaced by vrrp_garp_interval
         self.iface_state: dict = {}
         self.next_iface_poll = 0.0
+        self.iface_poll = IFACE_POLL
+        self.links = None  # io_link.LinkWatcher when rtnetlink is available
         self.metrics: status.MetricsServer | None = None
         self.conf: config_mod.KeepalivedConfig | None = None
         self.stopping = False
         self.reload_requested = False
+        self.status_dirty = False
+        self.status_due = 0.0
         self.started_wall = time.time()
         self.started_mono = time.monotonic()
 
@@ -136,8 +154,8 @@ class Daemon:
     # --- set-up --------------------------------------------------------------------------------------
 
     def setup(self) -> None:
-        self.conf = config_mod.load(self.config_path)
-        for warning in self.conf.warnings:
+        conf = config_mod.load(self.config_path)
+        for warning in conf.warnings:
             log("config_warning", level="warning", detail=warning)
         rsock, wsock = os.pipe()
         os.set_blocking(rsock, False)
@@ -147,11 +165,22 @@ class Daemon:
         for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
             signal.signal(signum, self._on_signal)
         self.selector.register(rsock, selectors.EVENT_READ, ("wakeup", None))
+        self._watch_links()
         if self.metrics_port is not None:
-            self.metrics = status.MetricsServer(self.metrics_port, self.metrics_address)
-            self.selector.register(self.metrics, selectors.EVENT_READ, ("metrics", None))
+            self.metrics = status.MetricsServer(self.metrics_port, self.metrics_address, self.selector)
             log("metrics_listen", address=self.metrics_address, port=self.metrics.port)
-        self._apply_config(self.conf, time.monotonic(), initial=True)
+        self._apply_config(conf, time.monotonic(), initial=True)
+
+    def _watch_links(self) -> None:
+        from .io_link import LinkWatcher  # noqa: PLC0415 - AF_NETLINK only where it is used
+
+        try:
+            self.links = LinkWatcher()
+        except OSError as err:
+            log("link_watch_unavailable", level="warning", error=err, poll=IFACE_POLL)
+            return
+        self.iface_poll = IFACE_POLL_NETLINK
+        self.selector.register(self.links, selectors.EVENT_READ, ("link", None))
 
     def _on_signal(self, signum: int, _frame: object) -> None:
         if signum == signal.SIGHUP:
@@ -159,13 +188,78 @@ class Daemon:
         else:
             self.stopping = True
 
-    def _receiver(self, inst: config_mod.Instance, src: str) -> None:
+    # --- configuration: build everything new first, then swap ----------------------------------------
+
+    def _prepare(self, conf: config_mod.KeepalivedConfig) -> tuple:
+        """Everything the new configuration needs that can fail (addresses, sockets), built
+        beside the running instances: (reloaded configs, new runtimes, new receivers). Raises
+        OSError/ConfigError after closing whatever it had opened; nothing running is touched."""
         from .io_socket import VrrpReceiver  # noqa: PLC0415
 
-        if inst.interface not in self.receivers:
-            receiver = VrrpReceiver(inst.interface, src, multicast=not inst.unicast_peers)
-            self.receivers[inst.interface] = receiver
-            self.selector.register(receiver, selectors.EVENT_READ, ("vrrp", inst.interface))
+        reloaded: dict = {}
+        built: dict = {}
+        receivers: dict = {}
+        try:
+            for name, inst in conf.instances.items():
+                src = inst.unicast_src_ip or io_addr.primary_address(inst.interface)
+                if not src:
+                    raise config_mod.ConfigError(
+                        f"vrrp_instance {name}: interface {inst.interface} has no IPv4 address", conf.path, inst.line
+                    )
+                mc = conf.machine_config(name, src)
+                old = self.runtimes.get(name)
+                if old is not None and (old.config.interface, old.config.primary_ip) == (mc.interface, mc.primary_ip):
+                    reloaded[name] = mc
+                    continue
+                built[name] = Runtime(mc)
+                if mc.interface not in self.receivers and mc.interface not in receivers:
+                    receivers[mc.interface] = VrrpReceiver(mc.interface, src, multicast=not mc.unicast_peers)
+        except BaseException:
+            for runtime in built.values():
+                runtime.close()
+            for receiver in receivers.values():
+                receiver.close()
+            raise
+        return reloaded, built, receivers
+
+    def _apply_config(self, conf: config_mod.KeepalivedConfig, now: float, initial: bool = False) -> None:
+        reloaded, built, receivers = self._prepare(conf)
+        # From here on nothing may fail half-way: the swap.
+        self.conf = conf
+        self._tracks_for(conf)
+        for interface, receiver in receivers.items():
+            self.receivers[interface] = receiver
+            self.selector.register(receiver, selectors.EVENT_READ, ("vrrp", interface))
+        for name in [n for n in self.runtimes if n not in reloaded]:
+            runtime = self.runtimes.pop(name)
+            self.feed(runtime, now, runtime.machine.shutdown)
+            runtime.close()
+            log("instance_removed" if name not in conf.instances else "instance_moved", instance=name)
+        self.iface_state = {}
+        for name, mc in reloaded.items():
+            runtime = self.runtimes[name]
+            runtime.sender.peers = mc.unicast_peers
+            self.feed(runtime, now, runtime.machine.reload, mc)
+            for track_name, _unused in mc.track_scripts:  # a changed script starts again as OK
+                self.feed(runtime, now, runtime.machine.track_changed, track_name, self.tracks[track_name].ok)
+            self._watch_interfaces(runtime, now)
+            log("instance_reloaded", instance=name, state=runtime.machine.state.value)
+        for name, runtime in built.items():
+            self.runtimes[name] = runtime
+            mc = runtime.config
+            for track_name, _unused in mc.track_scripts:
+                runtime.machine.track_changed(now, track_name, self.tracks[track_name].ok)
+            self._watch_interfaces(runtime, now)
+            log("instance_start", instance=name, vrid=mc.vrid, interface=mc.interface, src=mc.primary_ip,
+                peers=",".join(mc.unicast_peers) or "multicast", initial=initial)
+            self.feed(runtime, now, runtime.machine.start)
+        self.write_status()
+
+    def _watch_interfaces(self, runtime: Runtime, now: float) -> None:
+        for iface in {runtime.config.interface, *(n for n, _unused in runtime.config.track_interfaces)}:
+            if iface not in self.iface_state:
+                self.iface_state[iface] = io_addr.interface_up(iface)
+            self.feed(runtime, now, runtime.machine.interface_changed, iface, self.iface_state[iface])
 
     def _tracks_for(self, conf: config_mod.KeepalivedConfig) -> None:
         wanted = {name for inst in conf.instances.values() for name, _unused in inst.track_scripts}
@@ -176,145 +270,163 @@ class Daemon:
             if name not in self.tracks:
                 self.tracks[name] = TrackScript(conf.scripts[name], conf.global_defs.script_user)
 
-    def _apply_config(self, conf: config_mod.KeepalivedConfig, now: float, initial: bool = False) -> None:
-        self.conf = conf
-        self._tracks_for(conf)
-        for name in list(self.runtimes):
-            if name not in conf.instances:
-                runtime = self.runtimes.pop(name)
-                self.execute(runtime, runtime.machine.shutdown(now), now)
-                runtime.close()
-                log("instance_removed", instance=name)
-        for name, inst in conf.instances.items():
-            runtime = self.runtimes.get(name)
-            if runtime is not None and (inst.interface, inst.unicast_src_ip) == (
-                runtime.inst.interface,
-                runtime.inst.unicast_src_ip,
-            ):
-                runtime.inst = inst
-                runtime.conf = conf
-                runtime.sender.peers = inst.unicast_peers
-                mc = conf.machine_config(name, runtime.src)
-                self.execute(runtime, runtime.machine.reload(now, mc), now)
-                for track_name, _unused in inst.track_scripts:  # a changed script starts again as OK
-                    ok = self.tracks[track_name].ok
-                    self.execute(runtime, runtime.machine.track_changed(now, track_name, ok), now)
-                log("instance_reloaded", instance=name, state=runtime.machine.state.value)
-                continue
-            if runtime is not None:  # moved to another interface or address: start it again
-                self.execute(runtime, runtime.machine.shutdown(now), now)
-                runtime.close()
-            runtime = Runtime(self, inst, conf)
-            self.runtimes[name] = runtime
-            self._receiver(inst, runtime.src)
-            for track_name, _unused in inst.track_scripts:
-                runtime.machine.track_changed(now, track_name, self.tracks[track_name].ok)
-            for iface in {inst.interface, *(n for n, _unused in inst.track_interfaces)}:
-                up = io_addr.interface_up(iface)
-                self.iface_state[iface] = up
-                runtime.machine.interface_changed(now, iface, up)
-            log("instance_start", instance=name, vrid=inst.virtual_router_id, interface=inst.interface,
-                src=runtime.src, peers=",".join(inst.unicast_peers) or "multicast", initial=initial)
-            self.execute(runtime, runtime.machine.start(now), now)
-        self.write_status()
+    def reload(self, now: float) -> None:
+        try:
+            conf = config_mod.load(self.config_path)
+            log("reload", config=self.config_path)
+            self._apply_config(conf, now)
+        except Exception as err:  # ConfigError, OSError, or anything else: the old instances stay
+            self.reload_failures += 1
+            self.status_dirty = True
+            log("reload_failed", level="error", error=err, failures=self.reload_failures,
+                kept=",".join(sorted(self.runtimes)) or "-")
 
-    # --- actions -------------------------------------------------------------------------------------
+    # --- the machine's inputs and actions --------------------------------------------------------------
+
+    def feed(self, runtime: Runtime, now: float, method, *args) -> None:
+        """Call one of the machine's input methods and carry out the actions it returns; an
+        exception puts the instance in FAULT instead of ending the daemon."""
+        try:
+            actions = method(now, *args)
+        except Exception as err:  # whatever it is, the other instances go on
+            self._instance_error(runtime, now, err)
+            return
+        self.execute(runtime, actions, now)
 
     def execute(self, runtime: Runtime, actions: list, now: float) -> None:
+        failure = None
         for action in actions:
-            getattr(self, _ACTION_HANDLERS[type(action)])(runtime, action, now)
-        self.write_status()
+            try:
+                getattr(self, _ACTION_HANDLERS[type(action)])(runtime, action, now)
+            except Exception as err:  # the rest of the actions still run; see _instance_error
+                failure = failure or err
+        self.status_dirty = True
+        if failure is not None:
+            self._instance_error(runtime, now, failure)
+
+    def _instance_error(self, runtime: Runtime, now: float, err: Exception) -> None:
+        runtime.errors += 1
+        self._log_error_once(runtime, err)  # once per cause, not once per advert
+        runtime.retry_at = now + ERROR_RETRY
+        if runtime.machine.internal_error is not None:
+            return  # already in FAULT for an internal error: just try again later
+        try:
+            actions = runtime.machine.set_error(now, f"{type(err).__name__}: {err}")
+        except Exception as again:  # a bug in the core: the retry timer stays
+            self._log_error_once(runtime, again)
+            return
+        for action in actions:  # the FAULT transition's own actions (priority 0, VIPs, notify)
+            try:
+                getattr(self, _ACTION_HANDLERS[type(action)])(runtime, action, now)
+            except Exception as again:  # the same cause, most likely: logged once
+                self._log_error_once(runtime, again)
+        self.status_dirty = True
+
+    def _log_error_once(self, runtime: Runtime, err: Exception) -> None:
+        text = f"{type(err).__name__}: {err}"
+        if text != runtime.last_error:
+            log("instance_error", level="error", instance=runtime.name, error=text, errors=runtime.errors)
+            runtime.last_error = text
+
+    def _retry_errors(self, now: float) -> None:
+        for runtime in self.runtimes.values():
+            if runtime.retry_at is not None and runtime.retry_at <= now:
+                runtime.retry_at = None  # not logged: a cause that stays is logged once only
+                self.feed(runtime, now, runtime.machine.set_error, None)
 
     def _set_timer(self, runtime: Runtime, action: SetTimer, now: float) -> None:
         runtime.deadline = action.deadline
 
     def _send_advert(self, runtime: Runtime, action: SendAdvert, now: float) -> None:
-        if runtime.sender.send(runtime.advert(action.priority)):
+        if runtime.sender.send(protocol.encode_advert(runtime.config, action.priority)):
             runtime.sent += 1
+            if runtime.sent == 1:
+                self.status_due = now  # as the first advert received
         else:
-            log("advert_send_failed", level="warning", instance=runtime.inst.name)
+            log("advert_send_failed", level="warning", instance=runtime.name)
         if action.priority == 0:
-            log("advert_priority_zero", instance=runtime.inst.name)
+            log("advert_priority_zero", instance=runtime.name)
 
     def _add_vips(self, runtime: Runtime, action: AddVips, now: float) -> None:
         for cidr, dev in runtime.vip_targets(action.vips):
             try:
                 io_addr.add_vip(cidr, dev)
-                log("vip_added", instance=runtime.inst.name, vip=cidr, dev=dev)
+                log("vip_added", instance=runtime.name, vip=cidr, dev=dev)
             except OSError as err:
-                log("vip_add_failed", level="error", instance=runtime.inst.name, vip=cidr, error=err)
+                log("vip_add_failed", level="error", instance=runtime.name, vip=cidr, error=err)
 
     def _remove_vips(self, runtime: Runtime, action: RemoveVips, now: float) -> None:
         for cidr, dev in runtime.vip_targets(action.vips):
             try:
                 if io_addr.remove_vip(cidr, dev):
-                    log("vip_removed", instance=runtime.inst.name, vip=cidr, dev=dev)
+                    log("vip_removed", instance=runtime.name, vip=cidr, dev=dev)
             except OSError as err:
-                log("vip_remove_failed", level="error", instance=runtime.inst.name, vip=cidr, error=err)
+                log("vip_remove_failed", level="error", instance=runtime.name, vip=cidr, error=err)
 
     def _notify(self, runtime: Runtime, action: RunNotify, now: float) -> None:
         user = self.conf.global_defs.script_user if self.conf else None
-        for argv in notify_commands(runtime.inst, action.state, action.priority):
+        for argv in notify_commands(runtime.config, action.state, action.priority):
             error = self.notifier.run(argv, now, user)
-            log("notify", instance=runtime.inst.name, state=action.state, command=" ".join(argv),
+            log("notify", instance=runtime.name, state=action.state, command=" ".join(argv),
                 **({"error": error} if error else {}))
 
     def _state_changed(self, runtime: Runtime, action: StateChanged, now: float) -> None:
-        log("state_change", instance=runtime.inst.name, old=action.old.value, new=action.new.value,
+        self.status_due = now  # a state change reaches the status file at once
+        log("state_change", instance=runtime.name, old=action.old.value, new=action.new.value,
             reason=action.reason, priority=runtime.machine.effective_priority)
 
     def _garp(self, runtime: Runtime, action: SendGarp, now: float) -> None:
-        vips = runtime.machine.config.vips
-        interval = self.conf.global_defs.vrrp_garp_interval if self.conf else 0.0
+        vips = runtime.config.vips
+        interval = runtime.config.garp_interval
         for i in range(action.repeat):
             if i == 0 or interval <= 0:
                 runtime.garp.send(vips)
             else:
                 self.io_timers.append((now + i * interval, lambda r=runtime, v=vips: r.garp.send(v)))
-        log("garp", instance=runtime.inst.name, burst=action.burst, repeat=action.repeat, vips=",".join(vips))
+        log("garp", instance=runtime.name, burst=action.burst, repeat=action.repeat, vips=",".join(vips))
 
     # --- inputs --------------------------------------------------------------------------------------
 
-    def drop(self, reason: str, **fields: object) -> None:
+    def drop(self, reason: str, now: float, **fields: object) -> None:
+        """Count every drop; log at most DROP_LOG_LINES per DROP_LOG_WINDOW (a flood of junk must
+        not become a flood of log lines), then one summary of what was not logged."""
         self.dropped[reason] = self.dropped.get(reason, 0) + 1
-        log("advert_dropped", level="debug", reason=reason, **fields)
+        self.status_dirty = True
+        if now >= self.drop_window_end:
+            self._drop_summary()
+            self.drop_window_end = now + DROP_LOG_WINDOW
+            self.drop_lines = 0
+        if self.drop_lines < DROP_LOG_LINES:
+            self.drop_lines += 1
+            log("advert_dropped", level="warning", reason=reason, **fields)
+        else:
+            self.drops_unlogged += 1
+
+    def _drop_summary(self) -> None:
+        if self.drops_unlogged:
+            log("advert_dropped_unlogged", level="warning", count=self.drops_unlogged,
+                totals=",".join(f"{k}:{v}" for k, v in sorted(self.dropped.items())))
+            self.drops_unlogged = 0
 
     def on_vrrp(self, interface: str, now: float) -> None:
         receiver = self.receivers[interface]
         for raw in receiver.read_all():
             try:
                 header, advert = decode_ip_packet(raw)
+                config = protocol.match_instance((r.machine.config for r in self.runtimes.values()),
+                                                 interface, advert.vrid)
+                if config is None:
+                    raise DropError("bad_vrid", f"VRID {advert.vrid} from {header.src}")
+                if not protocol.accept(config, header, advert):
+                    continue  # our own advert
             except DropError as err:
-                self.drop(err.reason, interface=interface, detail=err.detail)
+                self.drop(err.reason, now, interface=interface, detail=err.detail)
                 continue
-            runtime = next(
-                (r for r in self.runtimes.values() if r.inst.interface == interface
-                 and r.inst.virtual_router_id == advert.vrid),
-                None,
-            )
-            if runtime is None:
-                self.drop("bad_vrid", interface=interface, src=header.src, vrid=advert.vrid)
-                continue
-            if header.src == runtime.src:
-                continue  # our own advert
-            if runtime.inst.unicast_peers and header.src not in runtime.inst.unicast_peers:
-                self.drop("unknown_peer", instance=runtime.inst.name, src=header.src)
-                continue
-            mc = runtime.machine.config
-            try:
-                check_advert(
-                    advert,
-                    vrid=mc.vrid,
-                    version=mc.version,
-                    advert_int=mc.advert_int,
-                    auth_pass=runtime.inst.auth_pass,
-                    addresses=None if self.conf.global_defs.vrrp_skip_check_adv_addr else mc.vips,
-                )
-            except DropError as err:
-                self.drop(err.reason, instance=runtime.inst.name, src=header.src, detail=err.detail)
-                continue
+            runtime = self.runtimes[config.name]
             runtime.received += 1
-            self.execute(runtime, runtime.machine.advert_received(now, advert, header.src), now)
+            if runtime.received == 1:
+                self.status_due = now  # the first advert from a peer shows at once
+            self.feed(runtime, now, runtime.machine.advert_received, advert, header.src)
 
     def poll_tracks(self, now: float) -> None:
         for name, track in self.tracks.items():
@@ -323,13 +435,13 @@ class Daemon:
                 continue
             log("track_script", script=name, ok=changed, result=track.last_result)
             for runtime in self.runtimes.values():
-                if any(n == name for n, _unused in runtime.inst.track_scripts):
-                    self.execute(runtime, runtime.machine.track_changed(now, name, changed), now)
+                if any(n == name for n, _unused in runtime.config.track_scripts):
+                    self.feed(runtime, now, runtime.machine.track_changed, name, changed)
 
     def poll_interfaces(self, now: float) -> None:
         if now < self.next_iface_poll:
             return
-        self.next_iface_poll = now + IFACE_POLL
+        self.next_iface_poll = now + self.iface_poll
         for iface, old in list(self.iface_state.items()):
             up = io_addr.interface_up(iface)
             if up == old:
@@ -337,20 +449,9 @@ class Daemon:
             self.iface_state[iface] = up
             log("interface", interface=iface, up=up)
             for runtime in self.runtimes.values():
-                if iface == runtime.inst.interface or any(n == iface for n, _unused in runtime.inst.track_interfaces):
-                    self.execute(runtime, runtime.machine.interface_changed(now, iface, up), now)
-
-    def reload(self, now: float) -> None:
-        try:
-            conf = config_mod.load(self.config_path)
-        except config_mod.ConfigError as err:
-            log("reload_failed", level="error", error=err)
-            return
-        log("reload", config=self.config_path)
-        try:
-            self._apply_config(conf, now)
-        except (OSError, config_mod.ConfigError) as err:
-            log("reload_failed", level="error", error=err)
+                mc = runtime.config
+                if iface == mc.interface or any(n == iface for n, _unused in mc.track_interfaces):
+                    self.feed(runtime, now, runtime.machine.interface_changed, iface, up)
 
     # --- status --------------------------------------------------------------------------------------
 
@@ -361,11 +462,11 @@ class Daemon:
             instances[name] = {
                 "state": m.state.value,
                 "vrid": m.config.vrid,
-                "interface": runtime.inst.interface,
+                "interface": m.config.interface,
                 "priority": m.config.priority,
                 "effective_priority": m.effective_priority,
                 "vips": list(m.config.vips),
-                "src": runtime.src,
+                "src": m.config.primary_ip,
                 "master_since": self.wall(m.stats.master_since),
                 "last_failover": self.wall(m.stats.last_failover),
                 "master_ip": m.stats.master_ip if m.state in (State.MASTER, State.BACKUP) else None,
@@ -373,6 +474,8 @@ class Daemon:
                 "transitions": m.stats.transitions,
                 "adverts_sent": runtime.sent,
                 "adverts_received": runtime.received,
+                "errors": runtime.errors,
+                "last_error": m.internal_error,
             }
         return {
             "pid": os.getpid(),
@@ -380,10 +483,13 @@ class Daemon:
             "updated": time.time(),
             "instances": instances,
             "adverts_dropped": dict(self.dropped),
+            "reload_failures": self.reload_failures,
+            "metrics_refused": self.metrics.refused if self.metrics else 0,
             "tracks": {n: {"ok": t.ok, "last_result": t.last_result} for n, t in self.tracks.items()},
         }
 
     def write_status(self) -> None:
+        self.status_dirty = False
         if not self.status_file:
             return
         try:
@@ -394,54 +500,94 @@ class Daemon:
     # --- the loop ------------------------------------------------------------------------------------
 
     def next_wakeup(self, now: float) -> float:
-        deadlines = [r.deadline for r in self.runtimes.values() if r.deadline is not None]
-        deadlines += [t.deadline for t in self.tracks.values()]
-        deadlines += [when for when, _unused in self.io_timers]
-        deadlines.append(self.next_iface_poll)
+        deadline = self.next_iface_poll
+        for runtime in self.runtimes.values():
+            if runtime.deadline is not None and runtime.deadline < deadline:
+                deadline = runtime.deadline
+            if runtime.retry_at is not None and runtime.retry_at < deadline:
+                deadline = runtime.retry_at
+        for track in self.tracks.values():
+            deadline = min(deadline, track.deadline)
+        for when, _unused in self.io_timers:
+            deadline = min(deadline, when)
+        if self.metrics is not None and self.metrics.clients:
+            deadline = min(deadline, self.metrics.next_deadline)
+        if self.status_dirty:
+            deadline = min(deadline, self.status_due)
         if self.notifier.running:
-            deadlines.append(now + 0.5)
-        return max(0.0, min(deadlines) - now) if deadlines else 1.0
+            deadline = min(deadline, now + 0.5)
+        return max(0.0, min(deadline - now, MAX_SLEEP))
 
     def run(self) -> int:
         self.setup()
         log("started", config=self.config_path, pid=os.getpid())
+        last_error = None
         while not self.stopping:
+            try:
+                self.step()
+            except Exception as err:  # the loop (the adverts) must go on; logged once per cause
+                text = f"{type(err).__name__}: {err}"
+                if text != last_error:
+                    log("loop_error", level="error", error=text)
+                    last_error = text
+                time.sleep(0.01)  # never a busy loop, whatever keeps failing
+        self.shutdown()
+        return 0
+
+    def step(self) -> None:
+        """One turn of the loop: wait for the next deadline or input, then serve what is due."""
+        now = time.monotonic()
+        for key, _unused in self.selector.select(timeout=self.next_wakeup(now)):
+            kind, arg = key.data
             now = time.monotonic()
-            for key, _unused in self.selector.select(timeout=min(self.next_wakeup(now), 1.0)):
-                kind, arg = key.data
-                now = time.monotonic()
-                if kind == "vrrp":
-                    self.on_vrrp(arg, now)
-                elif kind == "metrics" and self.metrics is not None:
-                    self.metrics.handle(status.render_metrics(self.snapshot()))
-                elif kind == "wakeup":
-                    with contextlib.suppress(OSError):
-                        os.read(self._wake_r, 512)
-            if self.stopping:
-                break
-            now = time.monotonic()
-            if self.reload_requested:
-                self.reload_requested = False
-                self.reload(now)
-            for runtime in list(self.runtimes.values()):
-                if runtime.deadline is not None and runtime.deadline <= now:
-                    self.execute(runtime, runtime.machine.tick(now), now)
+            if kind == "vrrp":
+                self.on_vrrp(arg, now)
+            elif kind == "metrics" and self.metrics is not None:
+                self.metrics.on_ready(arg, now, lambda: status.render_metrics(self.snapshot()))
+            elif kind == "link" and self.links is not None:
+                self.links.drain()
+                self.next_iface_poll = 0.0  # read the interfaces' state now
+            elif kind == "wakeup":
+                with contextlib.suppress(OSError):
+                    os.read(self._wake_r, 512)
+        if self.stopping:
+            return
+        now = time.monotonic()
+        if self.reload_requested:
+            self.reload_requested = False
+            self.reload(now)
+        for runtime in list(self.runtimes.values()):
+            if runtime.deadline is not None and runtime.deadline <= now:
+                self.feed(runtime, now, runtime.machine.tick)
+        self._housekeeping(now)
+
+    def _housekeeping(self, now: float) -> None:
+        """Everything after the VRRP timers: GARP repeats, retries, scripts, interfaces, metrics
+        connections, drop summary, status file."""
+        if self.io_timers:
             due = [t for t in self.io_timers if t[0] <= now]
             if due:
                 self.io_timers = [t for t in self.io_timers if t[0] > now]
                 for _unused, fn in due:
                     fn()
-            self.poll_tracks(now)
-            self.poll_interfaces(now)
+        self._retry_errors(now)
+        self.poll_tracks(now)
+        self.poll_interfaces(now)
+        if self.notifier.running:
             self.notifier.reap(now)
-        self.shutdown()
-        return 0
+        if self.metrics is not None and self.metrics.clients:
+            self.metrics.expire(now)
+        if self.drops_unlogged and now >= self.drop_window_end:
+            self._drop_summary()
+        if self.status_dirty and now >= self.status_due:
+            self.status_due = now + STATUS_INTERVAL
+            self.write_status()
 
     def shutdown(self) -> None:
         now = time.monotonic()
         log("stopping")
         for runtime in self.runtimes.values():
-            self.execute(runtime, runtime.machine.shutdown(now), now)
+            self.feed(runtime, now, runtime.machine.shutdown)
         for track in self.tracks.values():
             track.stop()
         self.notifier.wait(timeout=5.0)
@@ -449,6 +595,9 @@ class Daemon:
             runtime.close()
         for receiver in self.receivers.values():
             receiver.close()
+        if self.links is not None:
+            self.links.close()
         if self.metrics is not None:
             self.metrics.close()
+        self.write_status()
         log("stopped")

@@ -27,6 +27,7 @@ class VrrpSender:
         self.interface = interface
         self.src_ip = src_ip
         self.peers = tuple(peers)
+        self._cache: dict = {}
         self.sock = _raw_socket(interface)
         self.sock.setsockopt(socket.IPPROTO_IP, socket.IP_TTL, VRRP_TTL)
         self.sock.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_TTL, VRRP_TTL)
@@ -39,10 +40,24 @@ class VrrpSender:
     def destinations(self) -> tuple[str, ...]:
         return self.peers or (VRRP_MCAST_V4,)
 
+    def _packed(self, advert: VrrpV2Advert | VrrpV3Advert) -> tuple:
+        """(destination, bytes) of ``advert``: packed once, then reused (a master at 0.1 s sends the
+        same few adverts ten times a second; idle cost, issue 13)."""
+        key = (advert, self.peers)
+        packed = self._cache.get(key)
+        if packed is None:
+            packed = tuple(
+                (dst, advert.pack() if isinstance(advert, VrrpV2Advert) else advert.pack(self.src_ip, dst))
+                for dst in self.destinations
+            )
+            if len(self._cache) >= 8:  # a few priorities at most; a reload may change the rest
+                self._cache.clear()
+            self._cache[key] = packed
+        return packed
+
     def send(self, advert: VrrpV2Advert | VrrpV3Advert) -> int:
         sent = 0
-        for dst in self.destinations:
-            data = advert.pack() if isinstance(advert, VrrpV2Advert) else advert.pack(self.src_ip, dst)
+        for dst, data in self._packed(advert):
             try:
                 self.sock.sendto(data, (dst, 0))
                 sent += 1

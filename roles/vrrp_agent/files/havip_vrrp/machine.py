@@ -2,8 +2,8 @@
 
 No socket, no clock, no subprocess here: every method takes the current time ``now`` (seconds,
 any monotonic origin) and returns a list of action objects for the I/O layer to carry out. All
-transitions are data in :data:`TRANSITIONS`: ``(state, event) -> (handler, allowed next states)``;
-an event without an entry is ignored in that state.
+transitions are data in :data:`TRANSITIONS`: ``(state, event) -> (next state, handler, reason)``;
+an event without an entry is an error (:class:`UnexpectedEvent`), never silently ignored.
 
 Protocol rules: RFC 3768 (VRRPv2) section 6, RFC 5798 (VRRPv3) section 6, with Keepalived's
 behaviour where the project relies on it (guide point R3: nopreempt, preempt_delay, track_script
@@ -13,11 +13,13 @@ weights, garp_master_delay / garp_master_repeat / garp_master_refresh; R4c: the 
 from __future__ import annotations
 
 import enum
-import ipaddress
-from dataclasses import dataclass, field, replace
+import socket
+
+from .records import dataclass, field, replace
 
 PRIORITY_STOP = 0
 PRIORITY_OWNER = 255
+MAX_ADVERT_CENTISECONDS = 0x0FFF  # RFC 5798 5.2.7: 12 bits of centiseconds
 
 
 class State(str, enum.Enum):
@@ -29,16 +31,26 @@ class State(str, enum.Enum):
 
 class Event(str, enum.Enum):
     START = "start"
-    ADVERT = "advert"
+    START_OWNER = "start_as_owner"  # priority 255: the address owner (RFC 3768 6.4.1)
+    START_FAULTED = "start_faulted"  # a weight-0 check or interface already failed
+    ADVERT_HIGHER = "advert_higher"  # a peer that wins the election against us
+    ADVERT_LOWER = "advert_lower"  # a peer that loses it (lower priority, or equal and lower address)
+    ADVERT_STOP = "advert_priority_zero"  # the master is leaving (priority 0)
     MASTER_DOWN = "master_down_timer"
     ADVER_TIMER = "adver_timer"
     GARP_DELAY = "garp_delay_timer"
     GARP_REFRESH = "garp_refresh_timer"
     FAULT = "fault"
     RECOVER = "recover"
+    RECOVER_OWNER = "recover_as_owner"
     PRIORITY_CHANGED = "priority_changed"
     SHUTDOWN = "shutdown"
     RELOAD = "reload"
+
+
+class UnexpectedEvent(RuntimeError):
+    """An event without an entry in :data:`TRANSITIONS` for the current state: a bug in the caller
+    or the core, never silently ignored (the daemon puts the instance in FAULT and logs it)."""
 
 
 # --- actions -----------------------------------------------------------------------------------
@@ -110,6 +122,13 @@ class MachineConfig:
     garp_master_refresh_repeat: int = 1
     track_scripts: tuple[tuple[str, int], ...] = ()  # (name, weight); weight 0: failure => FAULT
     track_interfaces: tuple[tuple[str, int], ...] = ()
+    # What the packet rules (protocol.py) and the I/O layer need: one object per instance.
+    auth_pass: str | None = None  # VRRPv2 PASS authentication (RFC 3768 5.3.6)
+    unicast_peers: tuple[str, ...] = ()  # empty: multicast (RFC 3768 5.2.2)
+    check_addresses: bool = True  # False: Keepalived's vrrp_skip_check_adv_addr
+    vip_devices: tuple[tuple[str, str], ...] = ()  # (address/prefix, device) of each VIP
+    notify_scripts: tuple[tuple[str, str], ...] = ()  # (MASTER|BACKUP|FAULT|STOP|ANY, command)
+    garp_interval: float = 0.0  # vrrp_garp_interval: pause between the GARPs of one burst
 
     def __post_init__(self) -> None:
         if not 1 <= self.vrid <= 255:
@@ -120,6 +139,10 @@ class MachineConfig:
             raise ValueError("advert_int must be positive")
         if self.version not in (2, 3):
             raise ValueError("version must be 2 or 3")
+        if self.version == 3 and not 1 <= round(self.advert_int * 100) <= MAX_ADVERT_CENTISECONDS:
+            raise ValueError("VRRPv3 advert_int must be 0.01-40.95 s (RFC 5798 5.2.7: 1-4095 centiseconds)")
+        if self.version == 2 and (self.advert_int != int(self.advert_int) or not 1 <= self.advert_int <= 255):
+            raise ValueError("VRRPv2 advert_int must be 1-255 whole seconds (RFC 3768 5.3.7)")
 
 
 @dataclass
@@ -137,25 +160,46 @@ class Stats:
 
 _S = State
 _E = Event
-TRANSITIONS: dict[tuple[State, Event], tuple[str, frozenset]] = {
-    (_S.INIT, _E.START): ("_on_start", frozenset({_S.BACKUP, _S.MASTER, _S.FAULT})),
-    (_S.INIT, _E.RELOAD): ("_on_reload", frozenset({_S.INIT})),
-    (_S.BACKUP, _E.ADVERT): ("_backup_on_advert", frozenset({_S.BACKUP})),
-    (_S.BACKUP, _E.MASTER_DOWN): ("_become_master", frozenset({_S.MASTER})),
-    (_S.BACKUP, _E.FAULT): ("_enter_fault", frozenset({_S.FAULT})),
-    (_S.BACKUP, _E.SHUTDOWN): ("_stop", frozenset({_S.INIT})),
-    (_S.BACKUP, _E.RELOAD): ("_on_reload", frozenset({_S.BACKUP})),
-    (_S.MASTER, _E.ADVERT): ("_master_on_advert", frozenset({_S.MASTER, _S.BACKUP})),
-    (_S.MASTER, _E.ADVER_TIMER): ("_master_send_advert", frozenset({_S.MASTER})),
-    (_S.MASTER, _E.GARP_DELAY): ("_garp_delayed", frozenset({_S.MASTER})),
-    (_S.MASTER, _E.GARP_REFRESH): ("_garp_refresh", frozenset({_S.MASTER})),
-    (_S.MASTER, _E.PRIORITY_CHANGED): ("_master_send_advert", frozenset({_S.MASTER})),
-    (_S.MASTER, _E.FAULT): ("_enter_fault", frozenset({_S.FAULT})),
-    (_S.MASTER, _E.SHUTDOWN): ("_stop", frozenset({_S.INIT})),
-    (_S.MASTER, _E.RELOAD): ("_on_reload", frozenset({_S.MASTER})),
-    (_S.FAULT, _E.RECOVER): ("_recover", frozenset({_S.BACKUP, _S.MASTER})),
-    (_S.FAULT, _E.SHUTDOWN): ("_stop", frozenset({_S.INIT})),
-    (_S.FAULT, _E.RELOAD): ("_on_reload", frozenset({_S.FAULT})),
+# (state, event) -> (next state, handler, reason). The next state is data: the dispatcher moves
+# there (StateChanged first) and the handler only adds the actions and timers of that move. An
+# event without an entry raises UnexpectedEvent; the entries with _ignore say where an event is
+# harmless on purpose (RFC 3768 6.4: INIT and FAULT do not take part in the election).
+TRANSITIONS: dict[tuple[State, Event], tuple[State, str, str]] = {
+    (_S.INIT, _E.START): (_S.BACKUP, "_start_backup", "start"),
+    (_S.INIT, _E.START_OWNER): (_S.MASTER, "_become_master", "start as address owner"),
+    (_S.INIT, _E.START_FAULTED): (_S.FAULT, "_start_fault", "start with a failed check"),
+    (_S.INIT, _E.ADVERT_HIGHER): (_S.INIT, "_ignore", ""),
+    (_S.INIT, _E.ADVERT_LOWER): (_S.INIT, "_ignore", ""),
+    (_S.INIT, _E.ADVERT_STOP): (_S.INIT, "_ignore", ""),
+    (_S.INIT, _E.PRIORITY_CHANGED): (_S.INIT, "_ignore", ""),
+    (_S.INIT, _E.SHUTDOWN): (_S.INIT, "_ignore", ""),
+    (_S.INIT, _E.RELOAD): (_S.INIT, "_on_reload", ""),
+    (_S.BACKUP, _E.ADVERT_HIGHER): (_S.BACKUP, "_backup_follow", ""),
+    (_S.BACKUP, _E.ADVERT_LOWER): (_S.BACKUP, "_backup_on_lower", ""),
+    (_S.BACKUP, _E.ADVERT_STOP): (_S.BACKUP, "_backup_on_stop", ""),
+    (_S.BACKUP, _E.MASTER_DOWN): (_S.MASTER, "_become_master", "master down timer expired"),
+    (_S.BACKUP, _E.PRIORITY_CHANGED): (_S.BACKUP, "_ignore", ""),
+    (_S.BACKUP, _E.FAULT): (_S.FAULT, "_enter_fault", "{reason}"),
+    (_S.BACKUP, _E.SHUTDOWN): (_S.INIT, "_stop", "shutdown"),
+    (_S.BACKUP, _E.RELOAD): (_S.BACKUP, "_on_reload", ""),
+    (_S.MASTER, _E.ADVERT_HIGHER): (_S.BACKUP, "_master_step_down", "higher priority advert from {src}"),
+    (_S.MASTER, _E.ADVERT_LOWER): (_S.MASTER, "_master_answer", ""),
+    (_S.MASTER, _E.ADVERT_STOP): (_S.MASTER, "_master_send_advert", ""),
+    (_S.MASTER, _E.ADVER_TIMER): (_S.MASTER, "_master_send_advert", ""),
+    (_S.MASTER, _E.GARP_DELAY): (_S.MASTER, "_garp_delayed", ""),
+    (_S.MASTER, _E.GARP_REFRESH): (_S.MASTER, "_garp_refresh", ""),
+    (_S.MASTER, _E.PRIORITY_CHANGED): (_S.MASTER, "_master_send_advert", ""),
+    (_S.MASTER, _E.FAULT): (_S.FAULT, "_master_enter_fault", "{reason}"),
+    (_S.MASTER, _E.SHUTDOWN): (_S.INIT, "_master_stop", "shutdown"),
+    (_S.MASTER, _E.RELOAD): (_S.MASTER, "_on_reload", ""),
+    (_S.FAULT, _E.ADVERT_HIGHER): (_S.FAULT, "_ignore", ""),
+    (_S.FAULT, _E.ADVERT_LOWER): (_S.FAULT, "_ignore", ""),
+    (_S.FAULT, _E.ADVERT_STOP): (_S.FAULT, "_ignore", ""),
+    (_S.FAULT, _E.PRIORITY_CHANGED): (_S.FAULT, "_ignore", ""),
+    (_S.FAULT, _E.RECOVER): (_S.BACKUP, "_recover_backup", "tracked checks recovered"),
+    (_S.FAULT, _E.RECOVER_OWNER): (_S.MASTER, "_become_master", "recovered, address owner"),
+    (_S.FAULT, _E.SHUTDOWN): (_S.INIT, "_stop", "shutdown"),
+    (_S.FAULT, _E.RELOAD): (_S.FAULT, "_on_reload", ""),
 }
 
 # Timer name -> the event it raises, in the order they are served when due together.
@@ -165,6 +209,30 @@ TIMER_EVENTS = (
     ("garp_delay", Event.GARP_DELAY),
     ("garp_refresh", Event.GARP_REFRESH),
 )
+
+
+def next_state(state: State, event: Event) -> State:
+    """The table as a function: where ``event`` takes an instance in ``state``."""
+    try:
+        return TRANSITIONS[(state, event)][0]
+    except KeyError:
+        raise UnexpectedEvent(f"no transition for {event.value} in {state.value}") from None
+
+
+def advert_event(state: State, advert, src: str, our_priority: int, our_ip: str) -> Event:
+    """Classify a received (already accepted) advert against our effective priority: priority 0
+    (RFC 3768 6.4.2/6.4.3), one that wins the election (ADVERT_HIGHER) or one that loses it. A
+    BACKUP follows an equal priority (RFC 3768 6.4.2, Keepalived: ``priority >= effective``); a
+    MASTER breaks the tie by the higher primary address (RFC 3768 6.4.3)."""
+    if advert.priority == PRIORITY_STOP:
+        return Event.ADVERT_STOP
+    if advert.priority > our_priority:
+        return Event.ADVERT_HIGHER
+    if advert.priority == our_priority and (
+        state != State.MASTER or socket.inet_aton(src) > socket.inet_aton(our_ip)  # numeric order of the octets
+    ):
+        return Event.ADVERT_HIGHER
+    return Event.ADVERT_LOWER
 
 
 class VrrpInstance:
@@ -179,6 +247,7 @@ class VrrpInstance:
         self._timers: dict[str, float] = {}
         self._track_ok: dict[str, bool] = {}
         self._iface_up: dict[str, bool] = {}
+        self.internal_error: str | None = None  # an I/O failure the daemon reported (see set_error)
 
     # --- derived values (RFC 3768 6.1, RFC 5798 6.1) ------------------------------------------
 
@@ -198,16 +267,24 @@ class VrrpInstance:
         return max(1, min(254, total))
 
     @property
-    def faulted(self) -> bool:
-        """A weight-0 tracked script failing, or a weight-0 tracked interface (or the instance's
-        own interface) down."""
+    def fault_reason(self) -> str | None:
+        """Why the instance must be in FAULT, or None: a weight-0 tracked script failing, a
+        weight-0 tracked interface (or the instance's own interface) down, or an internal error."""
+        if self.internal_error:
+            return f"internal error: {self.internal_error}"
         for name, weight in self.config.track_scripts:
             if weight == 0 and not self._track_ok.get(name, True):
-                return True
+                return f"track_script {name} failed"
         for name, weight in self.config.track_interfaces:
             if weight == 0 and not self._iface_up.get(name, True):
-                return True
-        return bool(self.config.interface) and not self._iface_up.get(self.config.interface, True)
+                return f"track_interface {name} down"
+        if self.config.interface and not self._iface_up.get(self.config.interface, True):
+            return f"interface {self.config.interface} down"
+        return None
+
+    @property
+    def faulted(self) -> bool:
+        return self.fault_reason is not None
 
     def skew_time(self, priority: int | None = None) -> float:
         prio = self.effective_priority if priority is None else priority
@@ -230,13 +307,20 @@ class VrrpInstance:
     # --- public event API ------------------------------------------------------------------------
 
     def start(self, now: float) -> list:
-        return self._dispatch(Event.START, now)
+        if self.faulted:
+            event = Event.START_FAULTED
+        elif self.config.priority == PRIORITY_OWNER:
+            event = Event.START_OWNER
+        else:
+            event = Event.START
+        return self._dispatch(event, now)
 
     def advert_received(self, now: float, advert, src: str) -> list:
         """``advert`` has ``priority`` and ``interval`` (seconds), e.g. a packets.VrrpV2Advert that
-        already passed packets.check_advert; ``src`` is the sender's IP address."""
+        passed protocol.accept; ``src`` is the sender's IP address."""
         self.stats.peers[src] = (advert.priority, now)
-        return self._dispatch(Event.ADVERT, now, advert=advert, src=src)
+        event = advert_event(self.state, advert, src, self.effective_priority, self.config.primary_ip)
+        return self._dispatch(event, now, advert=advert, src=src)
 
     def tick(self, now: float) -> list:
         actions: list = []
@@ -254,12 +338,17 @@ class VrrpInstance:
     def interface_changed(self, now: float, name: str, up: bool) -> list:
         return self._tracking_changed(now, lambda: self._iface_up.__setitem__(name, up))
 
+    def set_error(self, now: float, error: str | None) -> list:
+        """An I/O failure while carrying out this instance's actions (``error``) puts it in FAULT,
+        as a failed weight-0 check does; None (the cause has gone) lets it recover."""
+        return self._tracking_changed(now, lambda: setattr(self, "internal_error", error))
+
     def shutdown(self, now: float) -> list:
         return self._dispatch(Event.SHUTDOWN, now)
 
     def reload(self, now: float, config: MachineConfig) -> list:
         """Apply a new configuration of the same instance without a state change (SIGHUP)."""
-        before = (self.faulted, self.effective_priority)
+        before = self.effective_priority
         actions = self._dispatch(Event.RELOAD, now, config=config, set_timer=False)
         actions.extend(self._after_tracking(now, before))
         actions.append(SetTimer(self.next_deadline))
@@ -268,14 +357,12 @@ class VrrpInstance:
     # --- dispatch ----------------------------------------------------------------------------------
 
     def _dispatch(self, event: Event, now: float, set_timer: bool = True, **kwargs) -> list:
-        entry = TRANSITIONS.get((self.state, event))
+        target = next_state(self.state, event)
+        _unused, handler, reason = TRANSITIONS[(self.state, event)]
         actions: list = []
-        if entry is not None:
-            handler, allowed = entry
-            before = self.state
-            actions = getattr(self, handler)(now, **kwargs)
-            if self.state not in allowed:
-                raise AssertionError(f"{before}+{event} -> {self.state} is not in the table")
+        if target != self.state:
+            actions.append(self._goto(target, now, reason.format(reason=self.fault_reason, **kwargs)))
+        actions.extend(getattr(self, handler)(now, **kwargs))
         if set_timer:
             actions.append(SetTimer(self.next_deadline))
         return actions
@@ -292,49 +379,52 @@ class VrrpInstance:
         return StateChanged(old, new, reason)
 
     def _tracking_changed(self, now: float, update) -> list:
-        before = (self.faulted, self.effective_priority)
+        before = self.effective_priority
         update()
         actions = self._after_tracking(now, before)
         actions.append(SetTimer(self.next_deadline))
         return actions
 
-    def _after_tracking(self, now: float, before: tuple) -> list:
-        _was_faulted, old_priority = before
+    def _after_tracking(self, now: float, old_priority: int) -> list:
         if self.faulted and self.state in (State.BACKUP, State.MASTER):
             return self._dispatch(Event.FAULT, now, set_timer=False)
         if not self.faulted and self.state == State.FAULT:
-            return self._dispatch(Event.RECOVER, now, set_timer=False)
+            event = Event.RECOVER_OWNER if self.config.priority == PRIORITY_OWNER else Event.RECOVER
+            return self._dispatch(event, now, set_timer=False)
         if self.effective_priority != old_priority:
             return self._dispatch(Event.PRIORITY_CHANGED, now, set_timer=False)
         return []
 
-    # --- handlers ----------------------------------------------------------------------------------
+    # --- handlers: the actions and timers of each move (the state is already the new one) --------
 
-    def _on_start(self, now: float) -> list:
-        # Crash recovery: a VIP left configured by an earlier run must go (a SIGKILLed master
-        # leaves it behind, see LAB.md); becoming MASTER adds it again.
+    def _ignore(self, now: float, **_unused) -> list:
+        return []
+
+    def _start_backup(self, now: float) -> list:
+        # Crash recovery at start: a VIP left configured by an earlier run must go (a SIGKILLed
+        # master leaves it behind, see LAB.md); becoming MASTER adds it again. RFC 3768 6.4.1:
+        # BACKUP with the Master_Down_Timer (Keepalived 2.2.7 does the same with `state MASTER`:
+        # "Entering BACKUP STATE (init)").
         actions: list = [RemoveVips(self.config.vips)] if self.config.vips else []
-        if self.faulted:
-            actions.append(self._goto(State.FAULT, now, "start with a failed check"))
-            actions.append(RunNotify("FAULT", self.effective_priority))
-            return actions
-        if self.config.priority == PRIORITY_OWNER:
-            # RFC 3768 6.4.1: the address owner becomes MASTER at once.
-            return actions + self._become_master(now, reason="start as address owner")
-        # RFC 3768 6.4.1 otherwise: BACKUP with the Master_Down_Timer. Keepalived 2.2.7 does the
-        # same with `state MASTER` (seen on the wire: "Entering BACKUP STATE (init)").
-        actions.append(self._goto(State.BACKUP, now, "start"))
         self._timers["master_down"] = now + self.master_down_interval
         actions.append(RunNotify("BACKUP", self.effective_priority))
         return actions
 
-    def _become_master(self, now: float, reason: str = "master down timer expired") -> list:
+    def _recover_backup(self, now: float) -> list:
+        self._timers["master_down"] = now + self.master_down_interval
+        return [RunNotify("BACKUP", self.effective_priority)]
+
+    def _start_fault(self, now: float) -> list:
+        actions: list = [RemoveVips(self.config.vips)] if self.config.vips else []
+        actions.append(RunNotify("FAULT", self.effective_priority))
+        return actions
+
+    def _become_master(self, now: float) -> list:
         cfg = self.config
-        changed = self._goto(State.MASTER, now, reason)
         self.stats.last_failover = now
         self.stats.master_ip = cfg.primary_ip
         # RFC 3768 6.4.2: send an ADVERTISEMENT, broadcast gratuitous ARP, start the Adver_Timer.
-        actions: list = [changed, SendAdvert(self.effective_priority)]
+        actions: list = [SendAdvert(self.effective_priority)]
         if cfg.vips:
             actions.append(AddVips(cfg.vips))
             actions.append(SendGarp("master", max(1, cfg.garp_master_repeat)))
@@ -352,51 +442,51 @@ class VrrpInstance:
             actions.append(RemoveVips(self.config.vips))
         return actions
 
-    def _backup_on_advert(self, now: float, advert, src: str) -> list:
-        prio = self.effective_priority
-        if advert.priority == PRIORITY_STOP:
-            # RFC 3768 6.4.2: the master is leaving: take over after Skew_Time only.
-            self._timers["master_down"] = now + self.skew_time()
-            return []
-        lower = advert.priority < prio
-        delaying = self.config.preempt_delay > 0 and (self.preempt_time is None or self.preempt_time > now)
-        if self.config.nopreempt or not lower or delaying:
-            if lower and self.config.preempt_delay > 0 and self.preempt_time is None:
-                # Keepalived's preempt_delay: wait this long after seeing a lower priority master.
-                self.preempt_time = now + self.config.preempt_delay
-            if not lower:
-                self.preempt_time = None
-            if self.config.version == 3:
-                self.master_adver_interval = advert.interval  # RFC 5798 6.4.2
-            self.stats.master_ip = src
-            self._timers["master_down"] = now + self.master_down_interval
-        # else: RFC 3768 6.4.2, preempt: discard the advert, the Master_Down_Timer will fire.
+    def _backup_on_stop(self, now: float, advert, src: str) -> list:
+        # RFC 3768 6.4.2: the master is leaving: take over after Skew_Time only.
+        self._timers["master_down"] = now + self.skew_time()
         return []
 
-    def _master_on_advert(self, now: float, advert, src: str) -> list:
-        prio = self.effective_priority
-        if advert.priority == PRIORITY_STOP:
-            # RFC 3768 6.4.3: another master is leaving: advertise at once, restart Adver_Timer.
-            self._timers["adver"] = now + self.config.advert_int
-            return [SendAdvert(prio)]
-        higher = advert.priority > prio or (
-            advert.priority == prio and ipaddress.IPv4Address(src) > ipaddress.IPv4Address(self.config.primary_ip)
-        )
-        if higher:
-            # RFC 3768 6.4.3: step down, start the Master_Down_Timer.
-            actions: list = [self._goto(State.BACKUP, now, f"higher priority advert from {src}")]
-            actions.extend(self._leave_master(priority_zero=False))
-            if self.config.version == 3:
-                self.master_adver_interval = advert.interval
-            self.stats.master_ip = src
-            self._timers["master_down"] = now + self.master_down_interval
-            actions.append(RunNotify("BACKUP", prio))
-            return actions
+    def _backup_follow(self, now: float, advert, src: str) -> list:
+        # RFC 3768 6.4.2: a master at least as good as us: reset the Master_Down_Timer.
+        self.preempt_time = None
+        return self._backup_accept(now, advert, src)
+
+    def _backup_on_lower(self, now: float, advert, src: str) -> list:
+        delaying = self.config.preempt_delay > 0 and (self.preempt_time is None or self.preempt_time > now)
+        if self.config.nopreempt or delaying:
+            if self.config.preempt_delay > 0 and self.preempt_time is None:
+                # Keepalived's preempt_delay: wait this long after seeing a lower priority master.
+                self.preempt_time = now + self.config.preempt_delay
+            return self._backup_accept(now, advert, src)
+        # RFC 3768 6.4.2, preempt: discard the advert, the Master_Down_Timer will fire.
+        return []
+
+    def _backup_accept(self, now: float, advert, src: str) -> list:
+        if self.config.version == 3:
+            self.master_adver_interval = advert.interval  # RFC 5798 6.4.2
+        self.stats.master_ip = src
+        self._timers["master_down"] = now + self.master_down_interval
+        return []
+
+    def _master_step_down(self, now: float, advert, src: str) -> list:
+        # RFC 3768 6.4.3: step down, start the Master_Down_Timer.
+        actions = self._leave_master(priority_zero=False)
+        if self.config.version == 3:
+            self.master_adver_interval = advert.interval
+        self.stats.master_ip = src
+        self._timers["master_down"] = now + self.master_down_interval
+        actions.append(RunNotify("BACKUP", self.effective_priority))
+        return actions
+
+    def _master_answer(self, now: float, advert, src: str) -> list:
         # Lower priority (or equal and lower address): RFC 3768 says discard; Keepalived answers at
         # once with its own advert to force the other side down quickly. We do the same.
-        return [SendAdvert(prio)]
+        return [SendAdvert(self.effective_priority)]
 
-    def _master_send_advert(self, now: float) -> list:
+    def _master_send_advert(self, now: float, **_unused) -> list:
+        # The Adver_Timer, a changed priority, or (RFC 3768 6.4.3) another master leaving:
+        # advertise at once and restart the Adver_Timer.
         self._timers["adver"] = now + self.config.advert_int
         return [SendAdvert(self.effective_priority)]
 
@@ -410,29 +500,17 @@ class VrrpInstance:
         return [SendGarp("refresh", max(1, self.config.garp_master_refresh_repeat))]
 
     def _enter_fault(self, now: float) -> list:
-        was_master = self.state == State.MASTER
-        actions: list = [self._goto(State.FAULT, now, "tracked check or interface failed")]
-        if was_master:
-            actions.extend(self._leave_master(priority_zero=True))
-        actions.append(RunNotify("FAULT", self.effective_priority))
-        return actions
+        return [RunNotify("FAULT", self.effective_priority)]
 
-    def _recover(self, now: float) -> list:
-        if self.config.priority == PRIORITY_OWNER:
-            return self._become_master(now, reason="recovered, address owner")
-        actions: list = [self._goto(State.BACKUP, now, "tracked checks recovered")]
-        self._timers["master_down"] = now + self.master_down_interval
-        actions.append(RunNotify("BACKUP", self.effective_priority))
-        return actions
+    def _master_enter_fault(self, now: float) -> list:
+        return [*self._leave_master(priority_zero=True), RunNotify("FAULT", self.effective_priority)]
 
     def _stop(self, now: float) -> list:
-        was_master = self.state == State.MASTER
-        actions: list = [self._goto(State.INIT, now, "shutdown")]
-        if was_master:
-            # RFC 3768 6.4.3 Shutdown: send an ADVERTISEMENT with priority 0.
-            actions.extend(self._leave_master(priority_zero=True))
-        actions.append(RunNotify("STOP", self.effective_priority))
-        return actions
+        return [RunNotify("STOP", self.effective_priority)]
+
+    def _master_stop(self, now: float) -> list:
+        # RFC 3768 6.4.3 Shutdown: send an ADVERTISEMENT with priority 0.
+        return [*self._leave_master(priority_zero=True), RunNotify("STOP", self.effective_priority)]
 
     def _on_reload(self, now: float, config: MachineConfig) -> list:
         old = self.config

@@ -8,14 +8,14 @@ input raises :class:`DropError` and nothing else; its ``reason`` is a short labe
 
 from __future__ import annotations
 
-import ipaddress
 import socket
 import struct
-from dataclasses import dataclass
+
+from .records import dataclass
 
 IPPROTO_VRRP = 112  # RFC 3768 section 5.2.4, RFC 5798 section 5.1.1.4
 VRRP_MCAST_V4 = "224.0.0.18"  # RFC 3768 section 5.2.2
-VRRP_TTL = 255  # RFC 3768 section 5.2.3: sent with TTL 255, checked on receipt (section 7.1)
+VRRP_TTL = 255  # RFC 3768 section 5.2.3: sent with TTL 255, checked on receipt (section 7.1, protocol.py)
 TYPE_ADVERTISEMENT = 1  # RFC 3768 section 5.3.2, RFC 5798 section 5.2.2
 AUTH_NONE = 0  # RFC 3768 section 5.3.6
 AUTH_PASS = 1  # RFC 3768 section 5.3.6 ("Simple Text Password"), Keepalived's auth_type PASS
@@ -76,8 +76,16 @@ def inet_checksum(data: bytes) -> int:
     return ~total & 0xFFFF
 
 
-def _addr_bytes(address: str) -> bytes:
-    return socket.inet_aton(str(ipaddress.IPv4Address(address)))
+def ipv4_bytes(address: str) -> bytes:
+    """The 4 octets of a dotted-quad IPv4 address, strictly (no shorthand, no leading zeros, as
+    the ipaddress module; without its import cost in the agent's memory). ValueError otherwise."""
+    try:
+        return socket.inet_pton(socket.AF_INET, address)
+    except (OSError, TypeError):
+        raise ValueError(f"{address!r} is not an IPv4 address") from None
+
+
+_addr_bytes = ipv4_bytes
 
 
 def _addr_str(raw: bytes) -> str:
@@ -262,9 +270,8 @@ class IPv4Header:
             raise DropError("truncated", f"IP total length {total_len} > {len(data)}")
         if protocol != IPPROTO_VRRP:
             raise DropError("bad_protocol", f"protocol {protocol}")
-        if ttl != VRRP_TTL:
-            # RFC 3768 7.1 / RFC 5798 7.1: MUST verify that the IP TTL is 255.
-            raise DropError("bad_ttl", f"TTL {ttl}")
+        # The TTL 255 rule (RFC 3768 7.1) depends on the instance (multicast or unicast peers):
+        # protocol.accept applies it.
         return cls(_addr_str(src), _addr_str(dst), ttl, protocol, header_len, total_len)
 
     @classmethod

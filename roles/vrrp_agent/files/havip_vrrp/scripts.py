@@ -10,19 +10,12 @@ import contextlib
 import errno
 import os
 import pwd
-import shlex
 import signal
 import subprocess
 
-from .config import Instance, VrrpScript
-
-
-def split_command(command: str) -> list:
-    """Keepalived splits a script line into words, honouring quotes."""
-    try:
-        return shlex.split(command)
-    except ValueError:
-        return command.split()
+from .config import VrrpScript
+from .config import command_words as split_command
+from .machine import MachineConfig
 
 
 def _demote(user: str | None):
@@ -144,20 +137,15 @@ class TrackScript:
             self.proc = None
 
 
-def notify_commands(instance: Instance, state: str, priority: int) -> list:
+def notify_commands(config: MachineConfig, state: str, priority: int) -> list:
     """The commands Keepalived runs for a state change: notify_<state> as written, then the
     generic ``notify`` with the arguments ``INSTANCE <name> <state> <priority>``."""
-    commands = []
-    specific = {
-        "MASTER": instance.notify_master,
-        "BACKUP": instance.notify_backup,
-        "FAULT": instance.notify_fault,
-        "STOP": instance.notify_stop,
-    }.get(state)
-    if specific:
-        commands.append(split_command(specific))
-    if instance.notify:
-        commands.append([*split_command(instance.notify), "INSTANCE", instance.name, state, str(priority)])
+    commands = [split_command(command) for when, command in config.notify_scripts if when == state]
+    commands += [
+        [*split_command(command), "INSTANCE", config.name, state, str(priority)]
+        for when, command in config.notify_scripts
+        if when == "ANY"
+    ]
     return commands
 
 

@@ -3,10 +3,10 @@ command) and text metrics served on 127.0.0.1 (default port 9720)."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import socket
-import tempfile
 import time
 
 DEFAULT_STATUS_FILE = "/run/havip-vrrp/status.json"
@@ -15,17 +15,22 @@ STATE_CODES = {"INIT": 0, "BACKUP": 1, "MASTER": 2, "FAULT": 3}
 
 
 def write_status(path: str, data: dict) -> None:
-    """Write atomically (rename), so that a reader never sees half a file."""
+    """Write atomically (rename), so that a reader never sees half a file. The temporary file
+    has a fixed name beside it (the agent's own directory; tempfile would cost the agent about
+    1 MiB of memory for its imports) and is never followed if it is a symlink."""
     directory = os.path.dirname(path) or "."
     os.makedirs(directory, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".status.", dir=directory)
+    tmp = os.path.join(directory, f".{os.path.basename(path)}.{os.getpid()}.tmp")
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(tmp)
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             json.dump(data, handle, indent=1, sort_keys=True)
-        os.chmod(tmp, 0o644)
+        os.chmod(tmp, 0o644)  # whatever the umask
         os.replace(tmp, path)
     except BaseException:
-        if os.path.exists(tmp):
+        with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
 
@@ -111,6 +116,24 @@ def render_metrics(data: dict) -> str:
         [({"reason": r}, c) for r, c in sorted(data.get("adverts_dropped", {}).items())],
     )
     family(
+        "havip_vrrp_instance_errors_total",
+        "counter",
+        "Internal errors while carrying out the instance's actions (each puts it in FAULT for a while).",
+        [({"instance": n}, i.get("errors", 0)) for n, i in instances],
+    )
+    family(
+        "havip_vrrp_reload_failures_total",
+        "counter",
+        "Reloads (SIGHUP) refused: invalid configuration or instances that could not be built; the old ones ran on.",
+        [({}, data.get("reload_failures", 0))],
+    )
+    family(
+        "havip_vrrp_metrics_refused_total",
+        "counter",
+        "Metrics connections closed at once because the connection limit was reached.",
+        [({}, data.get("metrics_refused", 0))],
+    )
+    family(
         "havip_vrrp_last_failover_timestamp_seconds",
         "gauge",
         "Unix time this node last became MASTER (0: never).",
@@ -120,38 +143,104 @@ def render_metrics(data: dict) -> str:
 
 
 class MetricsServer:
-    """A tiny HTTP/1.0 server on a non-blocking listening socket, polled by the daemon's selector;
-    every request gets the metrics."""
+    """A tiny HTTP/1.0 server that never blocks the daemon's loop: non-blocking sockets registered
+    in the daemon's selector, at most ``MAX_CLIENTS`` connections, each closed after
+    ``CLIENT_TIMEOUT`` seconds whatever it does (idle, slow, or not reading the answer). Every
+    request gets the metrics. The daemon calls :meth:`on_ready` for the selector keys whose data is
+    ``("metrics", ...)`` and :meth:`expire` at :attr:`next_deadline`."""
 
-    def __init__(self, port: int = DEFAULT_METRICS_PORT, address: str = "127.0.0.1") -> None:
+    MAX_CLIENTS = 8
+    CLIENT_TIMEOUT = 2.0
+    MAX_REQUEST = 4096
+
+    def __init__(self, port: int = DEFAULT_METRICS_PORT, address: str = "127.0.0.1", selector=None) -> None:
+        import selectors  # noqa: PLC0415 - only the daemon serves metrics
+
+        self._events = selectors
+        self.selector = selector or selectors.DefaultSelector()
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self.sock.bind((address, port))
-        self.sock.listen(8)
+        self.sock.listen(self.MAX_CLIENTS)
         self.sock.setblocking(False)
         self.port = self.sock.getsockname()[1]
+        self.clients: dict = {}  # socket -> [deadline, request bytes, answer bytes or None]
+        self.refused = 0  # connections closed at once because MAX_CLIENTS were open
+        self.selector.register(self.sock, selectors.EVENT_READ, ("metrics", None))
 
-    def fileno(self) -> int:
-        return self.sock.fileno()
+    @property
+    def next_deadline(self) -> float | None:
+        return min((c[0] for c in self.clients.values()), default=None)
 
-    def handle(self, body: str) -> None:
+    def on_ready(self, conn, now: float, render) -> None:
+        """``conn`` None: the listening socket; else a client. ``render()`` gives the metrics text."""
+        if conn is None:
+            self._accept(now)
+            return
+        state = self.clients.get(conn)
+        if state is None:
+            return
         try:
-            conn, _unused = self.sock.accept()
+            if state[2] is None:
+                data = conn.recv(self.MAX_REQUEST)
+                if not data:
+                    self._close(conn)
+                    return
+                state[1] += data
+                if b"\r\n\r\n" not in state[1] and b"\n\n" not in state[1] and len(state[1]) < self.MAX_REQUEST:
+                    return
+                state[2] = _answer(state[1], render)
+                self.selector.modify(conn, self._events.EVENT_WRITE, ("metrics", conn))
+            sent = conn.send(state[2])
+            state[2] = state[2][sent:]
+            if not state[2]:
+                self._close(conn)
         except (BlockingIOError, InterruptedError):
             return
-        with conn:
-            conn.settimeout(0.5)
+        except OSError:
+            self._close(conn)
+
+    def _accept(self, now: float) -> None:
+        for _unused in range(self.MAX_CLIENTS):
             try:
-                request = conn.recv(4096)
-                if request.startswith(b"GET /metrics") or request.startswith(b"GET / "):
-                    payload = body.encode()
-                    head = "HTTP/1.0 200 OK\r\nContent-Type: text/plain; version=0.0.4\r\n"
-                else:
-                    payload = b"not found\n"
-                    head = "HTTP/1.0 404 Not Found\r\nContent-Type: text/plain\r\n"
-                conn.sendall(f"{head}Content-Length: {len(payload)}\r\n\r\n".encode() + payload)
+                conn, _unused = self.sock.accept()
+            except (BlockingIOError, InterruptedError):
+                return
             except OSError:
-                pass
+                return
+            if len(self.clients) >= self.MAX_CLIENTS:
+                # Accept and close: a full backlog would leave the listening socket readable and
+                # the loop spinning; metrics are worth less than adverts.
+                self.refused += 1
+                conn.close()
+                continue
+            conn.setblocking(False)
+            self.clients[conn] = [now + self.CLIENT_TIMEOUT, b"", None]
+            self.selector.register(conn, self._events.EVENT_READ, ("metrics", conn))
+
+    def expire(self, now: float) -> None:
+        for conn in [c for c, state in self.clients.items() if state[0] <= now]:
+            self._close(conn)
+
+    def _close(self, conn) -> None:
+        self.clients.pop(conn, None)
+        with contextlib.suppress(KeyError, ValueError):
+            self.selector.unregister(conn)
+        conn.close()
 
     def close(self) -> None:
+        for conn in list(self.clients):
+            self._close(conn)
+        with contextlib.suppress(KeyError, ValueError):
+            self.selector.unregister(self.sock)
         self.sock.close()
+
+
+def _answer(request: bytes, render) -> bytes:
+    if request.startswith(b"GET /metrics") or request.startswith(b"GET / "):
+        payload = render().encode()
+        head = "HTTP/1.0 200 OK\r\nContent-Type: text/plain; version=0.0.4\r\n"
+    else:
+        payload = b"not found\n"
+        head = "HTTP/1.0 404 Not Found\r\nContent-Type: text/plain\r\n"
+    return f"{head}Content-Length: {len(payload)}\r\nConnection: close\r\n\r\n".encode() + payload
