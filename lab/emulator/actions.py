@@ -1,10 +1,18 @@
 """The VPC API actions the collection uses, with Tencent's parameter rules and error codes.
 
-Error codes are the ones Tencent documents for these actions (the SDK lists them in
-tencentcloud/vpc/v20170312/errorcodes.py). Asynchronous actions (HaVipAssociateAddressIp,
-HaVipDisassociateAddressIp) return a RequestId that is also a task id for DescribeVpcTaskResult:
-the task stays RUNNING for ``task_delay`` seconds, then its effect is applied and it reports
-SUCCESS. Pending tasks are settled at the start of every call (and of every announcement).
+Error codes are the ones Tencent documents for each action (error_codes.json beside this file,
+taken from the per-action lists of Tencent's SDK). Asynchronous actions come in Tencent's two kinds:
+
+- VPC tasks (DeleteHaVip, HaVipAssociateAddressIp, HaVipDisassociateAddressIp): the answer's
+  RequestId is the task id, polled with DescribeVpcTaskResult (Status RUNNING/SUCCESS/FAILED);
+- EIP tasks (AllocateAddresses, ReleaseAddresses, ModifyAddressesBandwidth): the answer carries a
+  TaskId, a string of digits, polled with DescribeTaskResult (TaskId an integer; Result
+  RUNNING/SUCCESS/FAILED).
+
+A task stays RUNNING for ``task_delay`` seconds, then its effect is applied. Meanwhile the resources
+show Tencent's transient states (EIP CREATING, BINDING, UNBINDING, OFFLINING; a HAVIP being deleted
+stays listed as it was) and a mutation of a busy resource is refused with the action's documented
+"task running" code. Pending tasks are settled at the start of every call (and of every announcement).
 """
 
 from __future__ import annotations
@@ -12,7 +20,6 @@ from __future__ import annotations
 import ipaddress
 import re
 import time
-import uuid
 
 from .store import Store
 
@@ -24,6 +31,10 @@ MAX_ASSOCIATIONS = 10
 MAX_HAVIPS_PER_ENI = 5  # R4f: at most five HAVIPs on one ENI
 MAX_NAME = 60
 MAX_CLIENT_TOKEN = 64
+# AllocateAddresses' InternetMaxBandwidthOut ranges (Mbps) per charge type, as its reference states.
+MIN_BANDWIDTH = 1
+MAX_BANDWIDTH = {"BANDWIDTH_PACKAGE": 2000, "BANDWIDTH_POSTPAID_BY_HOUR": 100, "BANDWIDTH_PREPAID_BY_MONTH": 200,
+                 "TRAFFIC_POSTPAID_BY_HOUR": 100}
 NEVER_FLUSHED = "0000-00-00 00:00:00"
 
 ID_PATTERNS = {
@@ -33,7 +44,12 @@ ID_PATTERNS = {
 MUTATING = frozenset({
     "CreateHaVip", "ModifyHaVipAttribute", "DeleteHaVip", "AssociateHaVipInstance", "DisassociateHaVipInstance",
     "HaVipAssociateAddressIp", "HaVipDisassociateAddressIp", "AllocateAddresses", "ReleaseAddresses",
+    "ModifyAddressAttribute", "ModifyAddressesBandwidth",
 })
+# Asynchronous actions whose task is an EIP task (numeric TaskId, DescribeTaskResult); the other
+# asynchronous actions are VPC tasks (RequestId, DescribeVpcTaskResult).
+EIP_TASK_ACTIONS = frozenset({"AllocateAddresses", "ReleaseAddresses", "ModifyAddressesBandwidth"})
+FIRST_EIP_TASK_ID = 1_000_000_000
 
 
 class ApiError(Exception):
@@ -64,9 +80,9 @@ def _id(params: dict, name: str, prefix: str, required: bool = False) -> str | N
     return value
 
 
-def _check_id(name: str, value, prefix: str) -> str:
+def _check_id(name: str, value, prefix: str, code: str = "InvalidParameterValue.Malformed") -> str:
     if not isinstance(value, str) or not ID_PATTERNS[prefix].match(value):
-        raise ApiError("InvalidParameterValue.Malformed",
+        raise ApiError(code,
                        f"The value `{value}` of parameter `{name}` is malformed (expected {prefix}-xxxxxxxx).")
     return value
 
@@ -216,23 +232,35 @@ class Vpc:
     def timestamp(self, when: float | None = None) -> str:
         return time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(self.clock() if when is None else when))
 
-    def dispatch(self, action: str, params: dict) -> dict:
+    def dispatch(self, action: str, params: dict, request_id: str) -> dict:
+        """Run one action; ``request_id`` is the answer's RequestId (the task id of a VPC task)."""
         handler = getattr(self, "action_" + action, None)
         if handler is None:
             raise ApiError("InvalidAction", f"The action `{action}` does not exist or is not supported here.")
         if not isinstance(params, dict):
             raise ApiError("InvalidParameter", "The request body must be a JSON object.")
         with self.store.transaction():
+            self._request_id = request_id  # under the store's lock: one action at a time
             self._settle()
             return handler(params)
 
     # --- tasks ----------------------------------------------------------------------------------
-    def _new_task(self, action: str, effect: dict, delay: float | None = None) -> str:
-        task_id = str(uuid.uuid4())
-        ready = self.clock() + (self.task_delay if delay is None else delay)
-        self.store.execute("INSERT INTO tasks (task_id, action, status, ready_at, effect) VALUES (?, ?, ?, ?, ?)",
-                           (task_id, action, "RUNNING", ready, Store.dumps(effect)))
+    def _new_task(self, action: str, effect: dict, resources: list[str], request_id: str) -> str:
+        """Start a task; its id is the request's RequestId (VPC tasks) or a number (EIP tasks)."""
+        if action in EIP_TASK_ACTIONS:
+            task_id = str(int(self.store.get_meta("eip_task_seq", str(FIRST_EIP_TASK_ID))) + 1)
+            self.store.set_meta("eip_task_seq", task_id)
+        else:
+            task_id = request_id
+        self.store.execute(
+            "INSERT INTO tasks (task_id, action, status, ready_at, effect, resources) VALUES (?, ?, ?, ?, ?, ?)",
+            (task_id, action, "RUNNING", self.clock() + self.task_delay, Store.dumps(effect), Store.dumps(resources)))
         return task_id
+
+    def running_task(self, resource_id: str) -> dict | None:
+        """The task still RUNNING on that resource (HAVIP id or EIP id), if any."""
+        return self.store.row("SELECT * FROM tasks WHERE status = 'RUNNING' AND resources LIKE ? ORDER BY ready_at",
+                              (f'%"{resource_id}"%',))
 
     def _settle(self) -> None:
         now = self.clock()
@@ -246,16 +274,13 @@ class Vpc:
         for task in self.store.rows("SELECT * FROM tasks WHERE status = 'RUNNING' AND ready_at <= ? ORDER BY ready_at",
                                     (now,)):
             effect = Store.loads(task["effect"])
-            status, output = "SUCCESS", ""
+            status, output = "SUCCESS", "SUCCESS"
             try:
                 getattr(self, "_effect_" + effect["kind"])(effect)
             except ApiError as exc:
                 status, output = "FAILED", exc.message
             self.store.execute("UPDATE tasks SET status = ?, output = ? WHERE task_id = ?",
                                (status, output, task["task_id"]))
-
-    def _effect_none(self, effect: dict) -> None:
-        pass
 
     def _effect_bind_eip(self, effect: dict) -> None:
         havip = self._havip_row(effect["havip_id"], required=False)
@@ -274,12 +299,47 @@ class Vpc:
         self.store.execute("UPDATE addresses SET status = 'UNBIND', instance_id = '', instance_type = '', "
                            "private_ip = '' WHERE address_id = ?", (effect["address_id"],))
 
+    def _effect_delete_havip(self, effect: dict) -> None:
+        havip_id = effect["havip_id"]
+        self.store.execute("DELETE FROM havip_associations WHERE havip_id = ?", (havip_id,))
+        self.store.execute("DELETE FROM pending_moves WHERE havip_id = ?", (havip_id,))
+        self.store.execute("DELETE FROM havips WHERE havip_id = ?", (havip_id,))
+
+    def _effect_eips_created(self, effect: dict) -> None:
+        for address_id in effect["address_ids"]:
+            self.store.execute("UPDATE addresses SET status = 'UNBIND' WHERE address_id = ? AND status = 'CREATING'",
+                               (address_id,))
+
+    def _effect_eips_released(self, effect: dict) -> None:
+        for address_id in effect["address_ids"]:
+            self.store.execute("DELETE FROM addresses WHERE address_id = ?", (address_id,))
+
+    def _effect_eips_bandwidth(self, effect: dict) -> None:
+        for address_id in effect["address_ids"]:
+            self.store.execute("UPDATE addresses SET bandwidth = ? WHERE address_id = ?",
+                               (effect["bandwidth"], address_id))
+
     def action_DescribeVpcTaskResult(self, p: dict) -> dict:
         task_id = _string(p, "TaskId", required=True)
         task = self.store.row("SELECT * FROM tasks WHERE task_id = ?", (task_id,))
-        if task is None:
+        if task is None or task["action"] in EIP_TASK_ACTIONS:  # EIP tasks answer DescribeTaskResult only
             raise ApiError("ResourceNotFound", f"The task `{task_id}` does not exist.")
-        return {"Status": task["status"], "Output": task["output"], "Result": []}
+        return {"Status": task["status"], "Output": task["output"] if task["status"] != "RUNNING" else "",
+                "Result": []}
+
+    def action_DescribeTaskResult(self, p: dict) -> dict:
+        task_id, deal = p.get("TaskId"), p.get("DealName")
+        if task_id is None and not deal:
+            raise ApiError("MissingParameter", "One of `TaskId` or `DealName` is required.")
+        if task_id is None:  # the lab has no billing orders
+            raise ApiError("InvalidParameter", f"The order `{deal}` (DealName) does not exist.")
+        if isinstance(task_id, bool) or not isinstance(task_id, int) or task_id < 0:
+            raise ApiError("InvalidParameter", "The parameter `TaskId` must be a non-negative integer.")
+        task = self.store.row("SELECT * FROM tasks WHERE task_id = ?", (str(task_id),))
+        if task is None or task["action"] not in EIP_TASK_ACTIONS:
+            # Docs silent on an unknown id; the harsher reading: the parameter is invalid.
+            raise ApiError("InvalidParameter", f"The task `{task_id}` (TaskId) does not exist.")
+        return {"TaskId": task_id, "Result": task["status"]}
 
     # --- client tokens ----------------------------------------------------------------------------
     def _replay(self, action: str, token: str | None) -> dict | None:
@@ -450,20 +510,26 @@ class Vpc:
         havip_id = _id(p, "HaVipId", "havip", required=True)
         name = _name(p, "HaVipName", required=True)
         self._havip_row(havip_id)
+        # Docs silent on renaming during a task (EIP binding, deletion): the harsher reading refuses.
+        self._refuse_if_busy(havip_id, "the HAVIP", "UnsupportedOperation")
         self.store.execute("UPDATE havips SET name = ? WHERE havip_id = ?", (name, havip_id))
         return {}
 
     def action_DeleteHaVip(self, p: dict) -> dict:
+        """Asynchronous (VPC task): the HAVIP stays listed, unchanged, until the task completes."""
         havip_id = _id(p, "HaVipId", "havip", required=True)
         row = self._havip_row(havip_id)
+        running = self.running_task(havip_id)
+        if running is not None:  # DeleteHaVip documents no "task running" code: the generic one
+            raise ApiError("UnsupportedOperation",
+                           f"A task ({running['action']}) is still running on the HAVIP `{havip_id}`.")
         pending = self.store.row("SELECT 1 FROM addresses WHERE instance_id = ?", (havip_id,))
         if row["address_ip"] or pending:
-            raise ApiError("UnsupportedOperation.BindEIP",
+            raise ApiError("UnsupportedOperation",
                            f"The HAVIP `{havip_id}` is bound to an EIP; unbind it (HaVipDisassociateAddressIp) first.")
-        self.store.execute("DELETE FROM havip_associations WHERE havip_id = ?", (havip_id,))
-        self.store.execute("DELETE FROM pending_moves WHERE havip_id = ?", (havip_id,))
-        self.store.execute("DELETE FROM havips WHERE havip_id = ?", (havip_id,))
-        return {}
+        task_id = self._new_task("DeleteHaVip", {"kind": "delete_havip", "havip_id": havip_id}, [havip_id],
+                                 self._request_id)
+        return {"RequestId": task_id}
 
     def action_AssociateHaVipInstance(self, p: dict) -> dict:
         wanted = self._parse_associations(p, None, havip_id_required=True)
@@ -495,6 +561,11 @@ class Vpc:
                                    (self.timestamp(), a["havip_id"]))
         return {}
 
+    def _refuse_if_busy(self, resource_id: str, what: str, code: str) -> None:
+        running = self.running_task(resource_id)
+        if running is not None:
+            raise ApiError(code, f"A task ({running['action']}) is still running on {what} `{resource_id}`.")
+
     def action_HaVipAssociateAddressIp(self, p: dict) -> dict:
         havip_id = _id(p, "HaVipId", "havip", required=True)
         address_ip = _string(p, "AddressIp", required=True)
@@ -502,30 +573,34 @@ class Vpc:
         havip = self._havip_row(havip_id)
         address = self.store.row("SELECT * FROM addresses WHERE ip = ?", (address_ip,))
         if address is None:
-            raise ApiError("InvalidParameterValue.AddressIpNotFound",
-                           f"The EIP `{address_ip}` (AddressIp) does not exist.")
-        if havip["address_ip"] or self.store.row("SELECT 1 FROM addresses WHERE instance_id = ?", (havip_id,)):
+            raise ApiError("ResourceNotFound", f"The EIP `{address_ip}` (AddressIp) does not exist.")
+        self._refuse_if_busy(havip_id, "the HAVIP", "UnsupportedOperation.MutexOperationTaskRunning")
+        self._refuse_if_busy(address["address_id"], "the EIP", "UnsupportedOperation.MutexOperationTaskRunning")
+        if havip["address_ip"]:
             raise ApiError("UnsupportedOperation.BindEIP",
-                           f"The HAVIP `{havip_id}` already carries an EIP ({havip['address_ip'] or 'binding'}).")
+                           f"The HAVIP `{havip_id}` already carries an EIP ({havip['address_ip']}).")
         if address["status"] != "UNBIND":
-            raise ApiError("InvalidAddressIdStatus.NotPermit",
+            raise ApiError("UnsupportedOperation",
                            f"The EIP `{address_ip}` is {address['status']} (bound to `{address['instance_id']}`); "
                            f"only an UNBIND EIP can be bound.")
         self.store.execute("UPDATE addresses SET status = 'BINDING', instance_id = ?, instance_type = 'HAVIP' "
                            "WHERE address_id = ?", (havip_id, address["address_id"]))
         task_id = self._new_task("HaVipAssociateAddressIp", {"kind": "bind_eip", "havip_id": havip_id,
-                                                             "address_id": address["address_id"]})
+                                                             "address_id": address["address_id"]},
+                                 [havip_id, address["address_id"]], self._request_id)
         return {"RequestId": task_id}
 
     def action_HaVipDisassociateAddressIp(self, p: dict) -> dict:
         havip_id = _id(p, "HaVipId", "havip", required=True)
         havip = self._havip_row(havip_id)
+        self._refuse_if_busy(havip_id, "the HAVIP", "UnsupportedOperation.MutexOperationTaskRunning")
         address = self.store.row("SELECT * FROM addresses WHERE instance_id = ? AND status = 'BIND'", (havip_id,))
         if not havip["address_ip"] or address is None:
             raise ApiError("UnsupportedOperation.UnbindEIP", f"The HAVIP `{havip_id}` has no EIP bound.")
         self.store.execute("UPDATE addresses SET status = 'UNBINDING' WHERE address_id = ?", (address["address_id"],))
         task_id = self._new_task("HaVipDisassociateAddressIp", {"kind": "unbind_eip", "havip_id": havip_id,
-                                                                "address_id": address["address_id"]})
+                                                                "address_id": address["address_id"]},
+                                 [havip_id, address["address_id"]], self._request_id)
         return {"RequestId": task_id}
 
     # --- VPCs, subnets, ENIs ------------------------------------------------------------------------
@@ -618,6 +693,13 @@ class Vpc:
         tags = _tags(p)
         bandwidth = _int(p, "InternetMaxBandwidthOut", 1)
         charge = _string(p, "InternetChargeType") or "TRAFFIC_POSTPAID_BY_HOUR"
+        if charge not in MAX_BANDWIDTH:
+            raise ApiError("InvalidParameterValue.Range",
+                           f"`InternetChargeType` must be one of {sorted(MAX_BANDWIDTH)}, not `{charge}`.")
+        if not MIN_BANDWIDTH <= bandwidth <= MAX_BANDWIDTH[charge]:
+            raise ApiError("InvalidParameterValue.BandwidthOutOfRange",
+                           f"`InternetMaxBandwidthOut` must be within [{MIN_BANDWIDTH}, {MAX_BANDWIDTH[charge]}] "
+                           f"Mbps for {charge}.")
         free = [r["ip"] for r in self.store.rows(
             "SELECT ip FROM eip_pool WHERE ip NOT IN (SELECT ip FROM addresses) ORDER BY ip")]
         if len(free) < count:
@@ -628,10 +710,12 @@ class Vpc:
             address_id = self.store.unique_id("eip", "addresses", "address_id")
             self.store.execute(
                 "INSERT INTO addresses (address_id, ip, name, status, charge_type, bandwidth, tags, created, seq) "
-                "VALUES (?, ?, ?, 'UNBIND', ?, ?, ?, ?, ?)",
+                "VALUES (?, ?, ?, 'CREATING', ?, ?, ?, ?, ?)",
                 (address_id, ip, name, charge, bandwidth, Store.dumps(tags), self.timestamp(), self.store.next_seq()))
             ids.append(address_id)
-        response = {"AddressSet": ids, "TaskId": self._new_task("AllocateAddresses", {"kind": "none"}, delay=0)}
+        task_id = self._new_task("AllocateAddresses", {"kind": "eips_created", "address_ids": ids}, ids,
+                                 self._request_id)
+        response = {"AddressSet": ids, "TaskId": task_id}
         self._remember("AllocateAddresses", token, response)
         return response
 
@@ -655,22 +739,72 @@ class Vpc:
         total, page = _page(p, views)
         return {"TotalCount": total, "AddressSet": page}
 
-    def action_ReleaseAddresses(self, p: dict) -> dict:
+    def _addresses_for_change(self, p: dict, max_ids: int = MAX_LIMIT) -> list[dict]:
+        """The rows of ``AddressIds`` (all of them checked before anything changes)."""
         ids = _string_list(p, "AddressIds")
         if not ids:
             raise ApiError("MissingParameter", "The request is missing a required parameter `AddressIds`.")
+        if len(ids) > max_ids:
+            raise ApiError("InvalidParameterValue.LimitExceeded", f"At most {max_ids} `AddressIds` are allowed.")
+        rows = []
         for index, address_id in enumerate(ids):
-            _check_id(f"AddressIds.{index}", address_id, "eip")
+            _check_id(f"AddressIds.{index}", address_id, "eip", "InvalidParameterValue.AddressIdMalformed")
             row = self.store.row("SELECT * FROM addresses WHERE address_id = ?", (address_id,))
             if row is None:
                 raise ApiError("InvalidAddressId.NotFound", f"The EIP `{address_id}` does not exist.")
+            self._refuse_if_busy(address_id, "the EIP", "OperationDenied.MutexTaskRunning")
+            rows.append(row)
+        return rows
+
+    def action_ReleaseAddresses(self, p: dict) -> dict:
+        """Asynchronous (EIP task): the EIPs are OFFLINING until the task completes, then gone."""
+        rows = self._addresses_for_change(p)
+        for row in rows:
             if row["status"] != "UNBIND":
                 raise ApiError("InvalidAddressState",
-                               f"The EIP `{address_id}` is {row['status']} (bound to `{row['instance_id']}`); "
+                               f"The EIP `{row['address_id']}` is {row['status']} (bound to `{row['instance_id']}`); "
                                f"unbind it before releasing it.")
+        ids = [row["address_id"] for row in rows]
         for address_id in ids:
-            self.store.execute("DELETE FROM addresses WHERE address_id = ?", (address_id,))
-        return {"TaskId": self._new_task("ReleaseAddresses", {"kind": "none"}, delay=0)}
+            self.store.execute("UPDATE addresses SET status = 'OFFLINING' WHERE address_id = ?", (address_id,))
+        return {"TaskId": self._new_task("ReleaseAddresses", {"kind": "eips_released", "address_ids": ids}, ids,
+                                         self._request_id)}
+
+    def action_ModifyAddressAttribute(self, p: dict) -> dict:
+        """Synchronous: the EIP's name (the lab ignores EipDirectConnection)."""
+        address_id = _string(p, "AddressId", required=True)
+        _check_id("AddressId", address_id, "eip", "InvalidParameterValue.AddressIdMalformed")
+        name = _string(p, "AddressName")
+        if name is not None and len(name) > MAX_NAME:
+            raise ApiError("InvalidParameterValue.TooLong",
+                           f"The value of parameter `AddressName` is longer than {MAX_NAME} characters.")
+        if self.store.row("SELECT 1 FROM addresses WHERE address_id = ?", (address_id,)) is None:
+            raise ApiError("InvalidAddressId.NotFound", f"The EIP `{address_id}` does not exist.")
+        self._refuse_if_busy(address_id, "the EIP", "OperationDenied.MutexTaskRunning")
+        if name is not None:
+            self.store.execute("UPDATE addresses SET name = ? WHERE address_id = ?", (name, address_id))
+        return {}
+
+    def action_ModifyAddressesBandwidth(self, p: dict) -> dict:
+        """Asynchronous (EIP task): the new bandwidth shows when the task completes."""
+        bandwidth = p.get("InternetMaxBandwidthOut")
+        if bandwidth is None:
+            raise ApiError("MissingParameter", "The request is missing a required parameter `InternetMaxBandwidthOut`.")
+        if isinstance(bandwidth, bool) or not isinstance(bandwidth, int):
+            raise ApiError("InvalidParameter", "The parameter `InternetMaxBandwidthOut` must be an integer.")
+        rows = self._addresses_for_change(p)
+        for row in rows:
+            if row["status"] in ("CREATING", "OFFLINING"):
+                raise ApiError("UnsupportedOperation.AddressStatusNotPermit",
+                               f"The EIP `{row['address_id']}` is {row['status']}.")
+            if not MIN_BANDWIDTH <= bandwidth <= MAX_BANDWIDTH[row["charge_type"]]:
+                raise ApiError("InvalidParameterValue.BandwidthOutOfRange",
+                               f"`InternetMaxBandwidthOut` must be within [{MIN_BANDWIDTH}, "
+                               f"{MAX_BANDWIDTH[row['charge_type']]}] Mbps for {row['charge_type']}.")
+        ids = [row["address_id"] for row in rows]
+        return {"TaskId": self._new_task("ModifyAddressesBandwidth",
+                                         {"kind": "eips_bandwidth", "address_ids": ids, "bandwidth": bandwidth},
+                                         ids, self._request_id)}
 
     # --- the VPC's side of VRRP: learning from gratuitous ARP (R1, R4c, R5) ---------------------------
     def announce(self, vip: str, mac: str | None = None, instance_id: str | None = None) -> dict:

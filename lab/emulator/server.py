@@ -321,7 +321,7 @@ class Handler(BaseHTTPRequestHandler):
             path, _sep, query = self.path.partition("?")
             verify(self.server.keys, SERVICE, method=self.command, uri=path, query=query, headers=self.headers,
                    body=body, now=self.server.clock())
-            result = self._handle(action, body)
+            result = self._handle(action, body, request_id)
         except AuthError as exc:
             code, message = exc.code, exc.message
         except ApiError as exc:
@@ -342,7 +342,7 @@ class Handler(BaseHTTPRequestHandler):
                                mutating=action in MUTATING, ms=round(elapsed, 1))
         self._send(200, payload)
 
-    def _handle(self, action: str, body: bytes) -> dict:
+    def _handle(self, action: str, body: bytes, request_id: str) -> dict:
         if not action:
             raise ApiError("MissingParameter", "The request is missing the X-TC-Action header.")
         if not hasattr(self.server.vpc, "action_" + action):
@@ -369,7 +369,7 @@ class Handler(BaseHTTPRequestHandler):
             raise ApiError(fault, "Your current request times exceeds the limit (lab fault injection).")
         if fault == "InternalError":
             raise ApiError(fault, "An internal error occurred (lab fault injection).")
-        result = self.server.vpc.dispatch(action, params)
+        result = self.server.vpc.dispatch(action, params, request_id)
         if fault == "lost":  # the action ran; its answer is lost on the way back
             raise ApiError("InternalError", "An internal error occurred (lab fault injection: the action ran).")
         return result

@@ -53,7 +53,8 @@ CREATE TABLE IF NOT EXISTS client_tokens (action TEXT NOT NULL, token TEXT NOT N
 CREATE TABLE IF NOT EXISTS pending_moves (havip_id TEXT PRIMARY KEY, instance_id TEXT NOT NULL,
     ready_at REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS tasks (task_id TEXT PRIMARY KEY, action TEXT NOT NULL, status TEXT NOT NULL,
-    ready_at REAL NOT NULL, effect TEXT NOT NULL, output TEXT NOT NULL DEFAULT '');
+    ready_at REAL NOT NULL, effect TEXT NOT NULL, output TEXT NOT NULL DEFAULT '',
+    resources TEXT NOT NULL DEFAULT '[]');
 """
 
 
@@ -75,6 +76,9 @@ class Store:
         self._conn.row_factory = sqlite3.Row
         with self._lock:
             self._conn.executescript(SCHEMA)
+            columns = {row[1] for row in self._conn.execute("PRAGMA table_info(tasks)")}
+            if "resources" not in columns:  # a database written before tasks knew their resources
+                self._conn.execute("ALTER TABLE tasks ADD COLUMN resources TEXT NOT NULL DEFAULT '[]'")
         self._seq = 0
 
     def close(self) -> None:

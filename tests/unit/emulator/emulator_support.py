@@ -52,3 +52,31 @@ def start_lab(clock=time.time, task_delay=0.2):
     server = build(str(WORLD), keys, task_delay=task_delay, listen=("127.0.0.1", 0), clock=clock)
     serve_in_thread(server)
     return Lab(server)
+
+
+def wait_vpc_task(api, task_id, timeout=5.0):
+    """Poll DescribeVpcTaskResult until the task leaves RUNNING; returns the statuses seen."""
+    return _wait(lambda: api("DescribeVpcTaskResult", TaskId=task_id)["Status"], task_id, timeout)
+
+
+def wait_eip_task(api, task_id, timeout=5.0):
+    """Poll DescribeTaskResult (TaskId: the digits of AllocateAddresses/ReleaseAddresses, sent as an integer)."""
+    return _wait(lambda: api("DescribeTaskResult", TaskId=int(task_id))["Result"], task_id, timeout)
+
+
+def _wait(poll, task_id, timeout):
+    deadline = time.monotonic() + timeout
+    statuses = []
+    while time.monotonic() < deadline:
+        statuses.append(poll())
+        if statuses[-1] != "RUNNING":
+            return statuses
+        time.sleep(0.05)
+    raise AssertionError(f"task {task_id} still running: {statuses[-3:]}")
+
+
+def allocate(api, **params):
+    """AllocateAddresses, wait for its task, return the new EIPs as DescribeAddresses lists them."""
+    answer = api("AllocateAddresses", **params)
+    assert wait_eip_task(api, answer["TaskId"])[-1] == "SUCCESS"
+    return api("DescribeAddresses", AddressIds=answer["AddressSet"])["AddressSet"]

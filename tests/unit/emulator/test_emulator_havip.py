@@ -1,6 +1,6 @@
 """HAVIP actions: parameter rules, error codes, idempotency, pagination, drift range (R1)."""
 import pytest
-from emulator_support import INS1, INS2, MAC1, MAC2, MAC_OTHER, OTHER_SUBNET, SUBNET, VPC
+from emulator_support import INS1, INS2, MAC1, MAC2, MAC_OTHER, OTHER_SUBNET, SUBNET, VPC, wait_vpc_task
 from tencentcloud.common.exception.tencent_cloud_sdk_exception import TencentCloudSDKException
 
 
@@ -145,7 +145,8 @@ def test_modify_and_delete(api):
     api("ModifyHaVipAttribute", HaVipId=havip["HaVipId"], HaVipName="new")
     assert api("DescribeHaVips", HaVipIds=[havip["HaVipId"]])["HaVipSet"][0]["HaVipName"] == "new"
     assert error(api, "ModifyHaVipAttribute", HaVipId=havip["HaVipId"])[0] == "MissingParameter"
-    api("DeleteHaVip", HaVipId=havip["HaVipId"])
+    task = api("DeleteHaVip", HaVipId=havip["HaVipId"])["RequestId"]
+    assert wait_vpc_task(api, task)[-1] == "SUCCESS"
     assert api("DescribeHaVips", HaVipIds=[havip["HaVipId"]])["TotalCount"] == 0
     assert error(api, "DeleteHaVip", HaVipId=havip["HaVipId"])[0] == "ResourceNotFound"
     assert error(api, "ModifyHaVipAttribute", HaVipId=havip["HaVipId"], HaVipName="x")[0] == "ResourceNotFound"
