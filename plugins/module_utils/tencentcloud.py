@@ -270,13 +270,15 @@ class TencentCloudModule:
         return self._client
 
     # --- calling -----------------------------------------------------------------------------------
-    def call(self, action, params=None, retry_codes=(), reached=None):
+    def call(self, action, params=None, retry_codes=(), reached=None, busy_codes=()):
         """One API call with bounded retries; returns the Response dict.
 
         ``reached`` (for a mutation without ClientToken): a function that reads the state and
         returns something truthy when the goal of the call holds. It is asked before each retry
         that follows an uncertain failure (lost answer, internal error, a running task), and
-        when the retry then fails; a reached goal returns ``GoalReached``.
+        when the retry then fails; a reached goal returns ``GoalReached``. ``busy_codes``: the
+        action's generic refusal while a task runs on the resource (DeleteHaVip documents only
+        UnsupportedOperation), retried only after an uncertain attempt (then it is our own task).
         Raises TencentCloudSDKException for errors that are not retried or outlast the attempts.
         """
         delays = backoff_delays(self.params["max_attempts"], self.params["retry_delay"])
@@ -286,7 +288,7 @@ class TencentCloudModule:
                 return dict(self.client.call_json(action, params or {}).get("Response") or {})
             except TencentCloudSDKException as exc:
                 uncertain = uncertain or exc.code in UNCERTAIN_CODES
-                transient = is_transient(exc, retry_codes)
+                transient = is_transient(exc, retry_codes) or (uncertain and exc.code in busy_codes)
                 if not transient or attempt >= len(delays):
                     if reached is not None and uncertain and reached():
                         return GoalReached()
@@ -302,13 +304,13 @@ class TencentCloudModule:
         except TencentCloudSDKException as exc:
             self.fail_sdk(exc, action, **kwargs)
 
-    def mutate(self, action, params, msg=None, reached=None, report=None):
+    def mutate(self, action, params, msg=None, reached=None, report=None, busy_codes=()):
         """A change: recorded in ``calls`` (what the result reports), retried as ``call`` does,
         and mapped to a task failure if it fails. Never called in check mode."""
         entry = dict(report or {}, action=action)
         self.calls.append(entry)
         try:
-            answer = self.call(action, params, reached=reached)
+            answer = self.call(action, params, reached=reached, busy_codes=busy_codes)
         except TencentCloudSDKException as exc:
             entry["outcome"] = getattr(exc, "code", None) or "Unknown"
             self.fail_sdk(exc, action, msg=msg)

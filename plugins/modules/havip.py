@@ -331,7 +331,8 @@ class HavipManager:
                 self.module.mutate("ModifyHaVipAttribute", {"HaVipId": havip_id, "HaVipName": p["name"]},
                                    reached=lambda: (describe_havip(self.module, havip_id) or {}).get(
                                        "HaVipName") == p["name"],
-                                   report={"havip_id": havip_id, "name": p["name"]})
+                                   report={"havip_id": havip_id, "name": p["name"]},
+                                   busy_codes=("UnsupportedOperation",))
             havip = dict(havip, HaVipName=p["name"])
         if wanted is not None:
             havip = self.update_drift_range(havip, wanted)
@@ -389,7 +390,7 @@ class HavipManager:
             # Asynchronous: the HAVIP stays listed until the task (polled by RequestId) ends.
             answer = self.module.mutate("DeleteHaVip", {"HaVipId": havip_id},
                                         reached=lambda: describe_havip(self.module, havip_id) is None,
-                                        report={"havip_id": havip_id})
+                                        report={"havip_id": havip_id}, busy_codes=("UnsupportedOperation",))
             wait_vpc_task(self.module, answer, self.params["wait_timeout"], "DeleteHaVip")
             wait_havip_gone(self.module, havip_id, self.params["wait_timeout"])
         return before, None

@@ -6,6 +6,7 @@ import pathlib
 import pytest
 import yaml
 from ansible.module_utils.testing import patch_module_args
+from ansible_collections.havip.tencentcloud.plugins.module_utils import havip as havip_utils
 from ansible_collections.havip.tencentcloud.plugins.module_utils import tencentcloud as tc
 from modules_support import SECRET_ID, SECRET_KEY, SUBNET, VPC
 
@@ -32,11 +33,16 @@ def test_credentials_come_from_the_environment(run, lab, monkeypatch):
     assert SECRET_KEY not in result.raw
 
 
-def test_missing_credentials_are_named(run, monkeypatch):
+def test_missing_credentials_are_named(run, monkeypatch, tmp_path):
     for name in ("TENCENTCLOUD_SECRET_ID", "TENCENTCLOUD_SECRET_KEY", "TENCENTCLOUD_REGION"):
         monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path))  # no ~/.tencentcloud/credentials profile file
     result = run("havip_info", credentials=False)
-    assert result["failed"] and "secret_id" in result["msg"] and "region" in result["msg"]
+    assert result["failed"] and "region" in result["msg"]
+    result = run("havip_info", credentials=False, region="ap-guangzhou")
+    assert result["failed"]
+    for name in ("secret_id", "secret_key", "profile file", "cam_role_name"):
+        assert name in result["msg"]
 
 
 def test_secret_key_never_in_output_even_with_diff_and_errors(run, lab):
@@ -58,7 +64,7 @@ def test_transport_errors_are_retried_then_reported(run):
 
 def test_info_pagination_goes_through_every_page(run, lab):
     for n in range(105):
-        lab.server.vpc.dispatch("CreateHaVip", {"VpcId": VPC, "SubnetId": SUBNET, "HaVipName": f"p{n}"})
+        lab.server.vpc.dispatch("CreateHaVip", {"VpcId": VPC, "SubnetId": SUBNET, "HaVipName": f"p{n}"}, f"req-{n}")
     lab.reset_calls()
     found = run("havip_info", filters={"vpc-id": VPC})["havips"]
     assert len(found) == 105
@@ -79,10 +85,9 @@ def test_backoff_is_exponential_jittered_and_capped():
     assert tc.backoff_delays(1, 1.0) == []
 
 
-def test_client_token_is_deterministic_short_and_ascii():
-    one = tc.client_token("CreateHaVip", "ap-guangzhou", VPC, "name", 0)
-    assert one == tc.client_token("CreateHaVip", "ap-guangzhou", VPC, "name", 0)
-    assert one != tc.client_token("CreateHaVip", "ap-guangzhou", VPC, "name", 1)
+def test_client_token_is_new_per_invocation_short_and_ascii():
+    one = tc.new_client_token()
+    assert one != tc.new_client_token()
     assert len(one) <= 64 and one.isascii()
 
 
@@ -97,7 +102,7 @@ def test_client_token_is_deterministic_short_and_ascii():
     ("172.16.16.12", "172.16.16.0/24", True),
 ])
 def test_r1_address_rule(address, cidr, ok):
-    assert (tc.check_address_in_subnet(address, cidr) is None) is ok
+    assert (havip_utils.check_address_in_subnet(address, cidr) is None) is ok
 
 
 @pytest.mark.parametrize("name", MODULES)

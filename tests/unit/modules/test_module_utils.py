@@ -9,7 +9,9 @@ from ansible_collections.havip.tencentcloud.plugins.module_utils import tencentc
 from modules_support import REGION, SECRET_ID, SECRET_KEY
 
 ENV = ("TENCENTCLOUD_SECRET_ID", "TENCENTCLOUD_SECRET_KEY", "TENCENTCLOUD_SESSION_TOKEN", "TENCENTCLOUD_REGION",
-       "TENCENTCLOUD_ENDPOINT")
+       "TENCENTCLOUD_ENDPOINT", "TENCENTCLOUD_SCHEME", "TENCENTCLOUD_CAM_ROLE_NAME", "TENCENTCLOUD_METADATA_ENDPOINT",
+       "TENCENTCLOUD_ASSUME_ROLE_ARN", "TENCENTCLOUD_ASSUME_ROLE_SESSION_NAME",
+       "TENCENTCLOUD_ASSUME_ROLE_SESSION_DURATION", "TENCENTCLOUD_STS_ENDPOINT")
 
 
 @pytest.fixture(autouse=True)
@@ -187,11 +189,17 @@ def test_no_session_token_means_none_and_scheme_and_timeout_reach_the_sdk():
     assert module.client.profile.httpProfile.reqTimeout == 7
 
 
-def test_missing_credentials_name_every_missing_option():
+def test_missing_region_is_named():
     result, _raw = exit_result(make_module)
-    assert result["failed"]
-    for option in ("secret_id", "secret_key", "region"):
-        assert option in result["msg"]
+    assert result["failed"] and "region" in result["msg"]
+
+
+def test_no_credentials_anywhere_names_every_source(monkeypatch, tmp_path):
+    monkeypatch.setenv("HOME", str(tmp_path))
+    module, _sleeps = make_module(region=REGION)
+    result, _raw = exit_result(module.base_credential)
+    for source in ("secret_id", "secret_key", "TENCENTCLOUD_SECRET_ID", "profile file", "cam_role_name"):
+        assert source in result["msg"]
 
 
 # --- secrets ------------------------------------------------------------------------------------------------
