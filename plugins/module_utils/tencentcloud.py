@@ -270,7 +270,7 @@ class TencentCloudModule:
         return self._client
 
     # --- calling -----------------------------------------------------------------------------------
-    def call(self, action, params=None, retry_codes=(), reached=None, busy_codes=()):
+    def call(self, action, params=None, *, retry_codes=(), reached=None, busy_codes=()):
         """One API call with bounded retries; returns the Response dict.
 
         ``reached`` (for a mutation without ClientToken): a function that reads the state and
@@ -304,7 +304,7 @@ class TencentCloudModule:
         except TencentCloudSDKException as exc:
             self.fail_sdk(exc, action, **kwargs)
 
-    def mutate(self, action, params, msg=None, reached=None, report=None, busy_codes=()):
+    def mutate(self, action, params, *, msg=None, reached=None, report=None, busy_codes=()):
         """A change: recorded in ``calls`` (what the result reports), retried as ``call`` does,
         and mapped to a task failure if it fails. Never called in check mode."""
         entry = dict(report or {}, action=action)
@@ -318,7 +318,7 @@ class TencentCloudModule:
         entry["request_id"] = answer.get("RequestId", "")
         return answer
 
-    def try_mutate(self, action, params, reached=None, report=None):
+    def try_mutate(self, action, params, *, reached=None, report=None):
         """Like ``mutate``, but returns (answer, exception) instead of failing: for callers that
         undo earlier steps before they fail."""
         entry = dict(report or {}, action=action)

@@ -94,7 +94,8 @@ def test_bind_without_wait_returns_the_task(run, lab):
     eip = run("eip", name="web")["eip"]
     result = run("havip_eip", havip_id=havip["id"], address_ip=eip["address_ip"], wait=False)
     assert result["changed"] and result["havip"]["address_ip"] == ""
-    assert lab.server.vpc.dispatch("DescribeVpcTaskResult", {"TaskId": result["task_ids"][0]}, "req-poll")["Status"] == "RUNNING"
+    task = lab.server.vpc.dispatch("DescribeVpcTaskResult", {"TaskId": result["task_ids"][0]}, "req-poll")
+    assert task["Status"] == "RUNNING"
     # A second run while the task runs waits for it instead of binding again.
     again = run("havip_eip", havip_id=havip["id"], address_ip=eip["address_ip"])
     assert again["changed"] is False and again["eip"]["status"] == "BIND"

@@ -270,7 +270,8 @@ def test_the_sdk_profile_file_is_used_without_keys(monkeypatch, tmp_path):
 @pytest.mark.parametrize(("args", "text"), [
     ({"secret_id": "AKIDonly"}, "secret_id is set but secret_key is not"),
     ({"secret_key": "key-only"}, "secret_key is set but secret_id is not"),
-    ({"secret_id": "AKID", "secret_key": "k", "role_arn": "qcs::cam::uin/1:roleName/x"}, "role_arn needs role_session_name"),
+    ({"secret_id": "AKID", "secret_key": "k", "role_arn": "qcs::cam::uin/1:roleName/x"},
+     "role_arn needs role_session_name"),
 ])
 def test_half_given_credentials_are_refused(args, text):
     result, _raw = exit_result(make_module, region=REGION, **args)
