@@ -10,7 +10,15 @@ version_added: 0.1.0
 description:
   - Ensures an elastic public IP (EIP) exists, or not (guide step R6, "if none is free, allocate one").
   - Idempotent by O(name); the EIP is found by O(id), else O(address_ip), else O(name) (C(AddressName)),
-    and allocated with a C(ClientToken) derived from the region and name only when none is found.
+    and allocated only when none is found, with a C(ClientToken) of this invocation reused only by the
+    retries of that call (a lost answer never allocates a second, billed, EIP).
+  - C(AllocateAddresses), C(ReleaseAddresses) and C(ModifyAddressesBandwidth) are asynchronous; the module
+    polls C(DescribeTaskResult), then waits until a new EIP left C(CREATING) or a released one is gone
+    (C(OFFLINING)).
+  - On an existing EIP, O(name) (when found by O(id) or O(address_ip)) and O(internet_max_bandwidth_out)
+    are applied; different O(tags) or O(internet_charge_type) are an error naming the option.
+  - In check mode an EIP to be allocated gets the placeholder id and address C(planned-eip-NAME), which
+    M(havip.tencentcloud.havip_eip) in check mode accepts as planned.
   - Binding the EIP to a HAVIP is done by M(havip.tencentcloud.havip_eip).
 author:
   - havip.tencentcloud maintainers (@havip-tencentcloud)
@@ -40,20 +48,27 @@ options:
     type: str
   name:
     description:
-      - The EIP name (C(AddressName)). Required to allocate an EIP.
+      - The EIP name (C(AddressName)). Required to allocate an EIP; renames an EIP found by O(id) or O(address_ip).
     type: str
   internet_max_bandwidth_out:
     description:
-      - Bandwidth cap in Mbps, on allocation.
+      - Bandwidth cap in Mbps; changed on an existing EIP with C(ModifyAddressesBandwidth).
     type: int
   internet_charge_type:
     description:
-      - Billing of the EIP's traffic, on allocation, for example C(TRAFFIC_POSTPAID_BY_HOUR).
+      - Billing of the EIP's traffic, on allocation, for example C(TRAFFIC_POSTPAID_BY_HOUR); a different
+        value on an existing EIP is an error.
     type: str
   tags:
     description:
-      - Tags set on allocation.
+      - Tags set on allocation; different tags on an existing EIP are an error (they are managed by
+        Tencent Cloud's tag service).
     type: dict
+  wait_timeout:
+    description:
+      - How long to wait for each asynchronous task and end state, in seconds (1 - 3600).
+    type: int
+    default: 300
 """
 
 EXAMPLES = r"""
@@ -124,6 +139,13 @@ eip:
       description: Tags.
       type: dict
       sample: {}
+calls:
+  description: Every change the module sent, in order, with its outcome (V(OK), V(goal already reached) when
+    a lost answer's change was found applied, or the error code).
+  returned: always
+  type: list
+  elements: dict
+  sample: [{action: DeleteHaVip, havip_id: havip-9o233uri, outcome: OK, request_id: 8d6a5f5e-1111-2222-3333}]
 """
 
 from ansible_collections.havip.tencentcloud.plugins.module_utils.eip import (  # noqa: E402 - after the docs, as Ansible requires

@@ -11,8 +11,13 @@ description:
   - Ensures a high-availability virtual IP (HAVIP) of a Tencent Cloud VPC exists, or not (guide step R1).
   - The HAVIP is found by O(id), else by O(name) within O(vpc_id); the module fails when several HAVIPs
     of the VPC carry that name.
-  - A new HAVIP is created with a C(ClientToken) derived from the region, VPC, name, subnet and address,
-    so a create that is retried (by the module, or by re-running the task) never makes two HAVIPs.
+  - A new HAVIP is created with a C(ClientToken) of this invocation, reused only by the retries of that
+    call, so a lost answer never makes two HAVIPs; a re-run finds the HAVIP by name.
+  - C(DeleteHaVip) is asynchronous; the module polls C(DescribeVpcTaskResult) and waits until the HAVIP
+    is gone.
+  - In check mode a HAVIP to be created gets the placeholder id C(planned-havip-NAME) (and, without
+    O(address), the address C(planned-vip-NAME)), which M(havip.tencentcloud.havip_eip) in check mode
+    accepts as planned.
   - A given O(address) is checked against the subnet's CIDR before anything is created (R1).
   - Which node holds the HAVIP is not set here; the VPC learns it from the gratuitous ARP of the VRRP
     master (R4c, R5). O(associated_instances) only limits where it may float.
@@ -65,20 +70,29 @@ options:
     type: str
   check_associate:
     description:
-      - Whether the VPC checks the drift range when the HAVIP moves (C(CheckAssociate)). Only set on creation.
+      - Whether the VPC checks the drift range when the HAVIP moves (C(CheckAssociate)). Set on creation;
+        a different value on an existing HAVIP is an error (the API cannot change it).
     type: bool
   associated_instances:
     description:
       - The drift range, the CVM instances (C(ins-...)) or ENIs (C(eni-...)) the HAVIP may float to
         (at most 10). The module associates and disassociates instances to reach exactly this set.
+      - Every instance must exist and have a network interface in the HAVIP's subnet (R1); this is
+        checked before any change. New instances are added before old ones are removed, so a failure
+        never leaves a node out of the range.
       - When omitted, the drift range is left as it is.
     type: list
     elements: str
   tags:
     description:
       - Tags set when the HAVIP is created. Tags of an existing HAVIP are not changed (Tencent Cloud
-        manages them through its tag service); a difference is reported as a warning.
+        manages them through its tag service); a difference is an error naming this option.
     type: dict
+  wait_timeout:
+    description:
+      - How long to wait for each asynchronous task and end state, in seconds (1 - 3600).
+    type: int
+    default: 300
 """
 
 EXAMPLES = r"""
@@ -169,6 +183,13 @@ havip:
       description: Tags.
       type: dict
       sample: {app: web}
+calls:
+  description: Every change the module sent, in order, with its outcome (V(OK), V(goal already reached) when
+    a lost answer's change was found applied, or the error code).
+  returned: always
+  type: list
+  elements: dict
+  sample: [{action: DeleteHaVip, havip_id: havip-9o233uri, outcome: OK, request_id: 8d6a5f5e-1111-2222-3333}]
 """
 
 from ansible_collections.havip.tencentcloud.plugins.module_utils.havip import (  # noqa: E402 - after the docs, as Ansible requires

@@ -14,6 +14,8 @@ description:
     polls C(DescribeVpcTaskResult) and C(DescribeHaVips) until the change is done.
   - Refuses to take an EIP that is bound elsewhere, or to replace the EIP a HAVIP already carries, unless
     O(allow_reassociation=true); then it unbinds first.
+  - In check mode, a placeholder from a check-mode M(havip.tencentcloud.havip) or M(havip.tencentcloud.eip)
+    (C(planned-...)) is accepted as a planned resource and not looked up; outside check mode it is an error.
 author:
   - havip.tencentcloud maintainers (@havip-tencentcloud)
 extends_documentation_fragment:
@@ -49,6 +51,8 @@ options:
   allow_reassociation:
     description:
       - Unbind the EIP from the HAVIP it is bound to, and the HAVIP's current EIP, before binding.
+        When the bind then fails, both EIPs are bound back where they were before the task fails,
+        so the HAVIP is never left without its EIP; every call is reported in RV(calls).
       - An EIP bound to something else than a HAVIP (a CVM, a NAT gateway...) is never taken.
     type: bool
     default: false
@@ -59,7 +63,7 @@ options:
     default: true
   wait_timeout:
     description:
-      - How long to wait, in seconds.
+      - How long to wait, in seconds (1 - 3600).
     type: int
     default: 300
 """
@@ -104,6 +108,18 @@ task_ids:
   type: list
   elements: str
   sample: [8d6a5f5e-1111-2222-3333-444455556666]
+planned:
+  description: True when a check-mode placeholder was given (nothing was looked up).
+  returned: in check mode with a placeholder
+  type: bool
+  sample: true
+calls:
+  description: Every change the module sent, in order, with its outcome (V(OK), V(goal already reached) when
+    a lost answer's change was found applied, or the error code).
+  returned: always
+  type: list
+  elements: dict
+  sample: [{action: DeleteHaVip, havip_id: havip-9o233uri, outcome: OK, request_id: 8d6a5f5e-1111-2222-3333}]
 """
 
 from ansible_collections.havip.tencentcloud.plugins.module_utils.eip import (  # noqa: E402 - after the docs, as Ansible requires
