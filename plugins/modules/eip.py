@@ -140,12 +140,10 @@ eip:
       type: dict
       sample: {}
 calls:
-  description: Every change the module sent, in order, with its outcome (V(OK), V(goal already reached) when
-    a lost answer's change was found applied, or the error code).
+  description: Every change sent, in order, with its outcome, as in RV(havip.tencentcloud.havip#module:calls).
   returned: always
   type: list
   elements: dict
-  sample: [{action: DeleteHaVip, havip_id: havip-9o233uri, outcome: OK, request_id: 8d6a5f5e-1111-2222-3333}]
 """
 
 from ansible_collections.havip.tencentcloud.plugins.module_utils.eip import (  # noqa: E402 - after the docs, as Ansible requires
