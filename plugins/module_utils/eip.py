@@ -79,10 +79,13 @@ def wait_address_gone(module, address_id, timeout):
                       f"EIP {address_id} to be released (OFFLINING to gone)")
 
 
+def in_flight(module, holder_id):
+    """The EIPs being bound to or unbound from ``holder_id`` (BINDING, UNBINDING)."""
+    pending = module.describe_all(
+        "DescribeAddresses", {"Filters": [{"Name": "address-status", "Values": list(IN_FLIGHT)}]}, "AddressSet")
+    return [a for a in pending if a.get("InstanceId") == holder_id]
+
+
 def wait_not_in_flight(module, holder_id, timeout):
     """Wait until no EIP is being bound to or unbound from ``holder_id``."""
-    def settled():
-        pending = module.describe_all(
-            "DescribeAddresses", {"Filters": [{"Name": "address-status", "Values": list(IN_FLIGHT)}]}, "AddressSet")
-        return not [a for a in pending if a.get("InstanceId") == holder_id]
-    module.wait_until(settled, timeout, f"the EIP of {holder_id} to settle")
+    module.wait_until(lambda: not in_flight(module, holder_id), timeout, f"the EIP of {holder_id} to settle")

@@ -126,6 +126,7 @@ from ansible_collections.havip.tencentcloud.plugins.module_utils.eip import (  #
     address_to_dict,
     describe_address,
     find_address_by_ip,
+    in_flight,
     wait_not_in_flight,
 )
 from ansible_collections.havip.tencentcloud.plugins.module_utils.havip import (  # noqa: E402
@@ -159,7 +160,12 @@ class Binder:
         return None
 
     def carries(self, havip_id, address_ip):
-        return lambda: ((describe_havip(self.module, havip_id) or {}).get("AddressIp") or "") == address_ip
+        """The goal of a bind or unbind, reached only once settled: while a bind runs, the HAVIP
+        shows no EIP yet, which is not the goal of an unbind."""
+        def reached():
+            now = (describe_havip(self.module, havip_id) or {}).get("AddressIp") or ""
+            return now == address_ip and not in_flight(self.module, havip_id)
+        return reached
 
     # --- the two asynchronous calls --------------------------------------------------------------
     def unbind(self, havip_id, address_ip, wait=True):
@@ -256,6 +262,11 @@ class Binder:
     def absent(self, havip):
         p = self.params
         current = havip.get("AddressIp")
+        if not current and in_flight(self.module, havip["HaVipId"]):
+            # A bind still running shows no EIP on the HAVIP yet: see where it lands first.
+            wait_not_in_flight(self.module, havip["HaVipId"], p["wait_timeout"])
+            havip = self.havip()
+            current = havip.get("AddressIp")
         if not current:
             return None
         if p["eip_id"] or p["address_ip"]:
