@@ -1,6 +1,6 @@
 """HAVIP actions: parameter rules, error codes, idempotency, pagination, drift range (R1)."""
 import pytest
-from emulator_support import INS1, INS2, MAC1, MAC2, MAC_OTHER, OTHER_SUBNET, SUBNET, VPC, wait_vpc_task
+from emulator_support import INS1, INS2, MAC1, MAC2, MAC_OTHER, OTHER_SUBNET, SUBNET, VPC, unlimited, wait_vpc_task
 from tencentcloud.common.exception.tencent_cloud_sdk_exception import TencentCloudSDKException
 
 
@@ -125,7 +125,8 @@ def test_unknown_id_is_an_empty_answer_and_malformed_id_an_error(api):
     assert error(api, "DescribeHaVips", HaVipIds=["nope"])[0] == "InvalidParameterValue.Malformed"
 
 
-def test_pagination(api):
+def test_pagination(lab, api):
+    unlimited(lab)  # 25 creations in a burst
     ids = [create(api, f"p{i}")["HaVipId"] for i in range(25)]
     first = api("DescribeHaVips")
     assert first["TotalCount"] == 25
