@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import logging
 
+from .actions import DEFAULT_QUOTAS
+
 log = logging.getLogger("havip.emulator")
 DELAYS = ("task_delay", "switch_delay")
 
@@ -19,20 +21,27 @@ def _object(value) -> dict:
 
 def config_view(server) -> dict:
     return {"task_delay": server.vpc.task_delay, "switch_delay": server.vpc.switch_delay,
-            "rate_limits": dict(server.rate_limiter.limits)}
+            "rate_limits": dict(server.rate_limiter.limits),
+            "quotas": {name: server.vpc.quota(name) for name in sorted(DEFAULT_QUOTAS)}}
 
 
 def config(server, spec) -> dict:
     spec = _object(spec)
-    known = {*DELAYS, "rate_limits"}
+    known = {*DELAYS, "rate_limits", "quotas"}
     if not spec or set(spec) - known:
         raise ValueError(f"config takes {sorted(known)}")
     for name in sorted(set(spec) & set(DELAYS)):
         delay = spec[name]
         if isinstance(delay, bool) or not isinstance(delay, (int, float)) or not 0 <= delay <= 600:
             raise ValueError(f"{name} must be a number of seconds within [0, 600]")
+    quotas = spec.get("quotas", {})
+    if not isinstance(quotas, dict) or set(quotas) - set(DEFAULT_QUOTAS) or not all(
+            isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in quotas.values()):
+        raise ValueError(f"quotas maps {sorted(DEFAULT_QUOTAS)} to non-negative integers")
     if "rate_limits" in spec:
         server.rate_limiter.configure(spec["rate_limits"])  # validates before it changes anything
+    for name, value in quotas.items():
+        server.vpc.store.set_meta("quota." + name, str(value))
     for name in sorted(set(spec) & set(DELAYS)):
         setattr(server.vpc, name, float(spec[name]))
     return config_view(server)
