@@ -804,13 +804,14 @@ class Vpc:
         total, page = _page(p, views, out_of_range="InvalidParameter")
         return {"TotalCount": total, "AddressSet": page}
 
-    def _addresses_for_change(self, p: dict, max_ids: int = MAX_LIMIT) -> list[dict]:
-        """The rows of ``AddressIds`` (all of them checked before anything changes)."""
+    def _addresses_for_change(self, p: dict, too_many: str) -> list[dict]:
+        """The rows of ``AddressIds`` (all of them checked before anything changes); ``too_many``: the
+        action's code for more than 100 ids."""
         ids = _string_list(p, "AddressIds")
         if not ids:
             raise ApiError("MissingParameter", "The request is missing a required parameter `AddressIds`.")
-        if len(ids) > max_ids:
-            raise ApiError("InvalidParameterValue.LimitExceeded", f"At most {max_ids} `AddressIds` are allowed.")
+        if len(ids) > MAX_LIMIT:
+            raise ApiError(too_many, f"At most {MAX_LIMIT} `AddressIds` are allowed.")
         rows = []
         for index, address_id in enumerate(ids):
             _check_id(f"AddressIds.{index}", address_id, "eip", "InvalidParameterValue.AddressIdMalformed")
@@ -823,7 +824,7 @@ class Vpc:
 
     def action_ReleaseAddresses(self, p: dict) -> dict:
         """Asynchronous (EIP task): the EIPs are OFFLINING until the task completes, then gone."""
-        rows = self._addresses_for_change(p)
+        rows = self._addresses_for_change(p, too_many="InvalidParameterValue")  # no specific code documented
         for row in rows:
             if row["status"] != "UNBIND":
                 raise ApiError("InvalidAddressState",
@@ -857,11 +858,9 @@ class Vpc:
             raise ApiError("MissingParameter", "The request is missing a required parameter `InternetMaxBandwidthOut`.")
         if isinstance(bandwidth, bool) or not isinstance(bandwidth, int):
             raise ApiError("InvalidParameter", "The parameter `InternetMaxBandwidthOut` must be an integer.")
-        rows = self._addresses_for_change(p)
+        # A CREATING or OFFLINING EIP has its task running: refused as such by _addresses_for_change.
+        rows = self._addresses_for_change(p, too_many="InvalidParameterValue.LimitExceeded")
         for row in rows:
-            if row["status"] in ("CREATING", "OFFLINING"):
-                raise ApiError("UnsupportedOperation.AddressStatusNotPermit",
-                               f"The EIP `{row['address_id']}` is {row['status']}.")
             if not MIN_BANDWIDTH <= bandwidth <= MAX_BANDWIDTH[row["charge_type"]]:
                 raise ApiError("InvalidParameterValue.BandwidthOutOfRange",
                                f"`InternetMaxBandwidthOut` must be within [{MIN_BANDWIDTH}, "
