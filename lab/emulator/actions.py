@@ -20,6 +20,7 @@ from __future__ import annotations
 import ipaddress
 import re
 import time
+import uuid
 
 from .store import Store
 
@@ -261,8 +262,10 @@ class Vpc:
     def timestamp(self, when: float | None = None) -> str:
         return time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(self.clock() if when is None else when))
 
-    def dispatch(self, action: str, params: dict, request_id: str) -> dict:
-        """Run one action; ``request_id`` is the answer's RequestId (the task id of a VPC task)."""
+    def dispatch(self, action: str, params: dict, request_id: str | None = None) -> dict:
+        """Run one action; ``request_id`` is the answer's RequestId (the task id of a VPC task; a new
+        one when the caller is not the HTTP front, e.g. a test seeding state)."""
+        request_id = request_id or str(uuid.uuid4())
         handler = getattr(self, "action_" + action, None)
         if handler is None:
             raise ApiError("InvalidAction", f"The action `{action}` does not exist or is not supported here.")
