@@ -20,6 +20,7 @@ from __future__ import annotations
 import ipaddress
 import re
 import time
+import uuid
 
 from .store import Store
 
@@ -27,6 +28,10 @@ MAX_LIMIT = 100
 DEFAULT_LIMIT = 20
 MAX_FILTERS = 10
 MAX_FILTER_VALUES = 5
+MAX_ADDRESS_FILTER_VALUES = 100  # DescribeAddresses: "Filter.Values 的上限为100"
+# Quotas (world.json "quotas" overrides them). The stored docs do not give the numbers; these are the
+# defaults of Tencent's VPC/EIP quota pages as the project knows them: HAVIPs per VPC, EIPs per region.
+DEFAULT_QUOTAS = {"havips_per_vpc": 10, "eips_per_region": 20}
 MAX_ASSOCIATIONS = 10
 MAX_HAVIPS_PER_ENI = 5  # R4f: at most five HAVIPs on one ENI
 MAX_NAME = 60
@@ -122,27 +127,30 @@ def _ipv4(name: str, value: str) -> ipaddress.IPv4Address:
                        f"The value `{value}` of parameter `{name}` is not an IPv4 address.") from None
 
 
-def _name(params: dict, name: str, required: bool) -> str | None:
+def _name(params: dict, name: str, required: bool, too_long: str = "InvalidParameterValue.TooLong") -> str | None:
     value = _string(params, name, required)
     if value is not None and len(value) > MAX_NAME:
-        raise ApiError("InvalidParameterValue.TooLong",
+        raise ApiError(too_long,
                        f"The value of parameter `{name}` is longer than {MAX_NAME} characters.")
     return value
 
 
-def _client_token(params: dict) -> str | None:
+def _client_token(params: dict, malformed: str = "InvalidParameterValue.Malformed",
+                  too_long: str = "InvalidParameterValue.TooLong") -> str | None:
     token = _string(params, "ClientToken")
     if token is None:
         return None
     if not token.isascii():
-        raise ApiError("InvalidParameterValue.Malformed", "The parameter `ClientToken` must be ASCII.")
+        raise ApiError(malformed, "The parameter `ClientToken` must be ASCII.")
     if len(token) > MAX_CLIENT_TOKEN:
-        raise ApiError("InvalidParameterValue.TooLong",
+        raise ApiError(too_long,
                        f"The parameter `ClientToken` is longer than {MAX_CLIENT_TOKEN} characters.")
     return token
 
 
-def _tags(params: dict, name: str = "Tags") -> list[dict]:
+def _tags(params: dict, duplicate: str) -> list[dict]:
+    """The ``Tags`` parameter; ``duplicate``: the action's code for a repeated key."""
+    name = "Tags"
     value = params.get(name)
     if value is None:
         return []
@@ -153,33 +161,48 @@ def _tags(params: dict, name: str = "Tags") -> list[dict]:
         if not isinstance(tag, dict) or not isinstance(tag.get("Key"), str) or not tag["Key"]:
             raise ApiError("InvalidParameter", f"`{name}.{index}.Key` is required and must be a string.")
         if tag["Key"] in seen:
-            raise ApiError("InvalidParameterValue.TagDuplicateKey", f"The tag key `{tag['Key']}` is repeated.")
+            raise ApiError(duplicate, f"The tag key `{tag['Key']}` is repeated.")
         seen.add(tag["Key"])
         tags.append({"Key": tag["Key"], "Value": str(tag.get("Value") or "")})
     return tags
 
 
-def _filters(params: dict, allowed: set[str]) -> list[tuple[str, list[str]]]:
+# The codes each Describe* action documents for bad filters (its own list, else a common code).
+FILTER_CODES = {
+    "vpc": {"not_dict": "InvalidParameter.FilterNotDict", "not_list": "InvalidParameter.FilterValuesNotList",
+            "bad_key": "InvalidParameter.FilterInvalidKey", "too_many": "InvalidParameterValue.LimitExceeded",
+            "too_many_values": "InvalidParameterValue.LimitExceeded"},
+    "havip": {"not_dict": "InvalidParameter", "not_list": "InvalidParameter",
+              "bad_key": "InvalidParameter.FilterInvalidKey", "too_many": "InvalidParameterValue.LimitExceeded",
+              "too_many_values": "InvalidParameterValue.LimitExceeded"},
+    "address": {"not_dict": "InvalidParameter.InvalidFilter", "not_list": "InvalidParameter.InvalidFilter",
+                "bad_key": "InvalidParameter.InvalidFilter", "too_many": "LimitExceeded.NumberOfFilters",
+                "too_many_values": "InvalidParameterValue.LimitExceeded"},
+}
+
+
+def _filters(params: dict, allowed: set[str], codes: dict, max_values: int = MAX_FILTER_VALUES,
+             tag_keys: bool = False) -> list[tuple[str, list[str]]]:
+    """``Filters`` checked against the action's documented names and limits (``tag_keys``: ``tag:KEY``
+    filters too); errors use the action's own ``codes`` (FILTER_CODES)."""
     value = params.get("Filters")
     if value is None:
         return []
     if not isinstance(value, list):
-        raise ApiError("InvalidParameter.FilterNotDict", "The parameter `Filters` must be a list of {Name, Values}.")
+        raise ApiError(codes["not_dict"], "The parameter `Filters` must be a list of {Name, Values}.")
     if len(value) > MAX_FILTERS:
-        raise ApiError("InvalidParameterValue.LimitExceeded", f"At most {MAX_FILTERS} filters are allowed.")
+        raise ApiError(codes["too_many"], f"At most {MAX_FILTERS} filters are allowed.")
     result = []
     for item in value:
         if not isinstance(item, dict) or not isinstance(item.get("Name"), str):
-            raise ApiError("InvalidParameter.FilterNotDict", "Each filter must be a dict with `Name` and `Values`.")
+            raise ApiError(codes["not_dict"], "Each filter must be a dict with `Name` and `Values`.")
         values = item.get("Values")
         if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
-            raise ApiError("InvalidParameter.FilterValuesNotList",
-                           f"The filter `{item['Name']}` needs a list `Values`.")
-        if item["Name"] not in allowed:
-            raise ApiError("InvalidParameter.FilterInvalidKey", f"The filter key `{item['Name']}` is not supported.")
-        if len(values) > MAX_FILTER_VALUES:
-            raise ApiError("InvalidParameterValue.LimitExceeded",
-                           f"The filter `{item['Name']}` has more than {MAX_FILTER_VALUES} values.")
+            raise ApiError(codes["not_list"], f"The filter `{item['Name']}` needs a list `Values`.")
+        if item["Name"] not in allowed and not (tag_keys and item["Name"].startswith("tag:") and item["Name"][4:]):
+            raise ApiError(codes["bad_key"], f"The filter key `{item['Name']}` is not supported.")
+        if len(values) > max_values:
+            raise ApiError(codes["too_many_values"], f"The filter `{item['Name']}` has more than {max_values} values.")
         result.append((item["Name"], values))
     return result
 
@@ -194,12 +217,12 @@ def _matches(filters: list[tuple[str, list[str]]], fields: dict) -> bool:
     return True
 
 
-def _page(params: dict, items: list) -> tuple[int, list]:
+def _page(params: dict, items: list, out_of_range: str = "InvalidParameterValue.Range") -> tuple[int, list]:
     offset, limit = _int(params, "Offset", 0), _int(params, "Limit", DEFAULT_LIMIT)
     if offset < 0:
-        raise ApiError("InvalidParameterValue.Range", "The parameter `Offset` must not be negative.")
+        raise ApiError(out_of_range, "The parameter `Offset` must not be negative.")
     if limit < 1 or limit > MAX_LIMIT:
-        raise ApiError("InvalidParameterValue.Range", f"The parameter `Limit` must be within [1, {MAX_LIMIT}].")
+        raise ApiError(out_of_range, f"The parameter `Limit` must be within [1, {MAX_LIMIT}].")
     return len(items), items[offset:offset + limit]
 
 
@@ -207,6 +230,10 @@ def _ids_xor_filters(params: dict, ids_name: str) -> None:
     if params.get(ids_name) and params.get("Filters"):
         raise ApiError("InvalidParameter.Coexist",
                        f"The parameters `{ids_name}` and `Filters` cannot be given together.")
+
+
+def _without_token(params: dict) -> dict:
+    return {k: v for k, v in params.items() if k != "ClientToken"}
 
 
 def reserved_addresses(cidr: str) -> set[ipaddress.IPv4Address]:
@@ -229,11 +256,16 @@ class Vpc:
     def region(self) -> str:
         return self.store.get_meta("region") or ""
 
+    def quota(self, name: str) -> int:
+        return int(self.store.get_meta("quota." + name) or DEFAULT_QUOTAS[name])
+
     def timestamp(self, when: float | None = None) -> str:
         return time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(self.clock() if when is None else when))
 
-    def dispatch(self, action: str, params: dict, request_id: str) -> dict:
-        """Run one action; ``request_id`` is the answer's RequestId (the task id of a VPC task)."""
+    def dispatch(self, action: str, params: dict, request_id: str | None = None) -> dict:
+        """Run one action; ``request_id`` is the answer's RequestId (the task id of a VPC task; a new
+        one when the caller is not the HTTP front, e.g. a test seeding state)."""
+        request_id = request_id or str(uuid.uuid4())
         handler = getattr(self, "action_" + action, None)
         if handler is None:
             raise ApiError("InvalidAction", f"The action `{action}` does not exist or is not supported here.")
@@ -342,15 +374,27 @@ class Vpc:
         return {"TaskId": task_id, "Result": task["status"]}
 
     # --- client tokens ----------------------------------------------------------------------------
-    def _replay(self, action: str, token: str | None) -> dict | None:
+    def _replay(self, action: str, token: str | None, params: dict) -> dict | None:
+        """The first answer to this ClientToken, or None. The same token with other parameters is
+        refused: the docs only say a token must be unique per request (silent on reuse), so the
+        harsher reading; InvalidParameter is documented for CreateHaVip and common to all."""
         if token is None:
             return None
         found = self.store.row("SELECT response FROM client_tokens WHERE action = ? AND token = ?", (action, token))
-        return Store.loads(found["response"]) if found else None
+        if found is None:
+            return None
+        stored = Store.loads(found["response"])
+        if "request" not in stored:  # remembered before requests were kept with their token
+            return stored
+        if stored["request"] != _without_token(params):
+            raise ApiError("InvalidParameter",
+                           f"The ClientToken `{token}` was used before with other parameters.")
+        return stored["response"]
 
-    def _remember(self, action: str, token: str | None, response: dict) -> None:
+    def _remember(self, action: str, token: str | None, params: dict, response: dict) -> None:
         if token is not None:
-            self.store.execute("INSERT INTO client_tokens VALUES (?, ?, ?)", (action, token, Store.dumps(response)))
+            self.store.execute("INSERT INTO client_tokens VALUES (?, ?, ?)",
+                               (action, token, Store.dumps({"request": _without_token(params), "response": response})))
 
     # --- network lookups -------------------------------------------------------------------------
     def _vpc(self, vpc_id: str) -> dict:
@@ -410,7 +454,7 @@ class Vpc:
                 raise ApiError("InvalidParameter", f"`HaVipAssociationSet.{index}` must be an object.")
             kind = item.get("InstanceType") or "CVM"
             if kind not in ("CVM", "ENI"):
-                raise ApiError("InvalidParameterValue.Range",
+                raise ApiError("InvalidParameterValue",
                                f"`HaVipAssociationSet.{index}.InstanceType` must be CVM or ENI, not `{kind}`.")
             instance_id = _string(item, "InstanceId", required=True)
             _check_id(f"HaVipAssociationSet.{index}.InstanceId", instance_id, "ins" if kind == "CVM" else "eni")
@@ -421,14 +465,14 @@ class Vpc:
             column = "instance_id" if kind == "CVM" else "eni_id"
             ins = self.store.row(f"SELECT * FROM instances WHERE {column} = ?", (instance_id,))  # noqa: S608
             if ins is None or ins["vpc_id"] != vpc_id:
-                raise ApiError("InvalidInstanceId.NotFound",
+                raise ApiError("ResourceNotFound",
                                f"The instance `{instance_id}` does not exist in VPC `{vpc_id}`.")
             result.append({"havip_id": havip_id, "instance_id": instance_id, "instance_type": kind})
         return result
 
     def action_CreateHaVip(self, p: dict) -> dict:
         token = _client_token(p)
-        replay = self._replay("CreateHaVip", token)
+        replay = self._replay("CreateHaVip", token, p)
         if replay is not None:
             row = self._havip_row(replay["HaVip"]["HaVipId"], required=False)
             return {"HaVip": self._havip_view(row)} if row else replay
@@ -459,12 +503,16 @@ class Vpc:
                                f"The Vip `{vip}` is reserved in subnet `{subnet_id}` ({net}): network, gateway "
                                f"and broadcast addresses cannot be used.")
             if vip in used:
-                raise ApiError("ResourceInUse.Address", f"The Vip `{vip}` is already in use in VPC `{vpc_id}`.")
+                raise ApiError("ResourceInUse", f"The Vip `{vip}` is already in use in VPC `{vpc_id}`.")
         else:
             vip = next((h for h in net.hosts() if h not in reserved and h not in used), None)
             if vip is None:
-                raise ApiError("ResourceInsufficient.Subnet", f"The subnet `{subnet_id}` has no free address.")
-        tags = _tags(p)
+                raise ApiError("ResourceInsufficient", f"The subnet `{subnet_id}` has no free address.")
+        tags = _tags(p, duplicate="InvalidParameterValue.Duplicate")
+        held = self.store.row("SELECT COUNT(*) AS n FROM havips WHERE vpc_id = ?", (vpc_id,))["n"]
+        if held >= self.quota("havips_per_vpc"):
+            raise ApiError("LimitExceeded", f"The VPC `{vpc_id}` already holds its quota of "
+                                            f"{self.quota('havips_per_vpc')} HAVIPs.")
         check = _bool(p, "CheckAssociate")
         associations = self._parse_associations(p, vpc_id, havip_id_required=False)
         havip_id = self.store.unique_id("havip", "havips", "havip_id")
@@ -477,7 +525,7 @@ class Vpc:
             self.store.execute("INSERT OR IGNORE INTO havip_associations VALUES (?, ?, ?)",
                                (havip_id, a["instance_id"], a["instance_type"]))
         response = {"HaVip": self._havip_view(self._havip_row(havip_id))}
-        self._remember("CreateHaVip", token, response)
+        self._remember("CreateHaVip", token, p, response)
         return response
 
     _HAVIP_FILTERS = frozenset({
@@ -491,7 +539,7 @@ class Vpc:
         ids = _string_list(p, "HaVipIds")
         for index, havip_id in enumerate(ids or []):
             _check_id(f"HaVipIds.{index}", havip_id, "havip")
-        filters = _filters(p, set(self._HAVIP_FILTERS))
+        filters = _filters(p, set(self._HAVIP_FILTERS), FILTER_CODES["havip"])
         views = [self._havip_view(r) for r in self.store.rows("SELECT * FROM havips ORDER BY seq")]
         if ids:
             views = [v for v in views if v["HaVipId"] in ids]
@@ -607,7 +655,7 @@ class Vpc:
     def action_DescribeVpcs(self, p: dict) -> dict:
         _ids_xor_filters(p, "VpcIds")
         ids = _string_list(p, "VpcIds")
-        filters = _filters(p, {"vpc-id", "vpc-name", "cidr-block", "is-default"})
+        filters = _filters(p, {"vpc-id", "vpc-name", "cidr-block", "is-default"}, FILTER_CODES["vpc"])
         views = [{"VpcId": r["vpc_id"], "VpcName": r["name"], "CidrBlock": r["cidr"], "IsDefault": False,
                   "EnableMulticast": False, "CreatedTime": r["created"], "DnsServerSet": [], "DomainName": "",
                   "DhcpOptionsId": "", "EnableDhcp": True, "Ipv6CidrBlock": "", "TagSet": [], "AssistantCidrSet": []}
@@ -622,7 +670,8 @@ class Vpc:
     def action_DescribeSubnets(self, p: dict) -> dict:
         _ids_xor_filters(p, "SubnetIds")
         ids = _string_list(p, "SubnetIds")
-        filters = _filters(p, {"subnet-id", "vpc-id", "cidr-block", "zone", "subnet-name", "is-default"})
+        filters = _filters(p, {"subnet-id", "vpc-id", "cidr-block", "zone", "subnet-name", "is-default"},
+                           FILTER_CODES["vpc"])
         views = []
         for r in self.store.rows("SELECT * FROM subnets ORDER BY subnet_id"):
             net = ipaddress.ip_network(r["cidr"])
@@ -646,7 +695,7 @@ class Vpc:
         _ids_xor_filters(p, "NetworkInterfaceIds")
         ids = _string_list(p, "NetworkInterfaceIds")
         filters = _filters(p, {"vpc-id", "subnet-id", "network-interface-id", "attachment.instance-id",
-                               "address-ip", "mac-address"})
+                               "address-ip", "mac-address"}, FILTER_CODES["vpc"])
         views = []
         for r in self.store.rows("SELECT * FROM instances ORDER BY instance_id"):
             views.append({
@@ -671,26 +720,29 @@ class Vpc:
 
     # --- EIPs ------------------------------------------------------------------------------------------
     def _address_view(self, r: dict) -> dict:
+        """As Tencent answers: CreatedTime in ISO 8601 UTC, null (not "") where nothing is bound."""
         return {
             "AddressId": r["address_id"], "AddressName": r["name"], "AddressStatus": r["status"],
-            "AddressIp": r["ip"], "InstanceId": r["instance_id"], "CreatedTime": r["created"],
-            "NetworkInterfaceId": r["eni_id"], "PrivateAddressIp": r["private_ip"], "IsArrears": False,
+            "AddressIp": r["ip"], "InstanceId": r["instance_id"] or None,
+            "CreatedTime": r["created"].replace(" ", "T") + "Z",
+            "NetworkInterfaceId": r["eni_id"] or None, "PrivateAddressIp": r["private_ip"] or None, "IsArrears": False,
             "IsBlocked": False, "IsEipDirectConnection": False, "AddressType": "EIP", "CascadeRelease": False,
             "InternetServiceProvider": "BGP", "LocalBgp": False, "Bandwidth": r["bandwidth"],
             "InternetChargeType": r["charge_type"], "TagSet": Store.loads(r["tags"]),
-            "InstanceType": r["instance_type"],
+            "InstanceType": r["instance_type"] or None,
         }
 
     def action_AllocateAddresses(self, p: dict) -> dict:
-        token = _client_token(p)
-        replay = self._replay("AllocateAddresses", token)
+        # AllocateAddresses documents no code for a bad ClientToken or name: the common one.
+        token = _client_token(p, malformed="InvalidParameterValue", too_long="InvalidParameterValue")
+        replay = self._replay("AllocateAddresses", token, p)
         if replay is not None:
             return replay
         count = _int(p, "AddressCount", 1)
         if count < 1 or count > MAX_LIMIT:
             raise ApiError("InvalidParameterValue.Range", f"`AddressCount` must be within [1, {MAX_LIMIT}].")
-        name = _name(p, "AddressName", required=False) or ""
-        tags = _tags(p)
+        name = _name(p, "AddressName", required=False, too_long="InvalidParameterValue") or ""
+        tags = _tags(p, duplicate="InvalidParameterValue.InvalidTag")
         bandwidth = _int(p, "InternetMaxBandwidthOut", 1)
         charge = _string(p, "InternetChargeType") or "TRAFFIC_POSTPAID_BY_HOUR"
         if charge not in MAX_BANDWIDTH:
@@ -700,6 +752,11 @@ class Vpc:
             raise ApiError("InvalidParameterValue.BandwidthOutOfRange",
                            f"`InternetMaxBandwidthOut` must be within [{MIN_BANDWIDTH}, {MAX_BANDWIDTH[charge]}] "
                            f"Mbps for {charge}.")
+        held = self.store.row("SELECT COUNT(*) AS n FROM addresses")["n"]
+        if held + count > self.quota("eips_per_region"):
+            raise ApiError("AddressQuotaLimitExceeded",
+                           f"The region's EIP quota ({self.quota('eips_per_region')}) would be exceeded: {held} held, "
+                           f"{count} requested.")
         free = [r["ip"] for r in self.store.rows(
             "SELECT ip FROM eip_pool WHERE ip NOT IN (SELECT ip FROM addresses) ORDER BY ip")]
         if len(free) < count:
@@ -716,36 +773,48 @@ class Vpc:
         task_id = self._new_task("AllocateAddresses", {"kind": "eips_created", "address_ids": ids}, ids,
                                  self._request_id)
         response = {"AddressSet": ids, "TaskId": task_id}
-        self._remember("AllocateAddresses", token, response)
+        self._remember("AllocateAddresses", token, p, response)
         return response
+
+    _ADDRESS_FILTERS = frozenset({
+        "address-id", "address-name", "address-ip", "address-status", "instance-id", "private-ip-address",
+        "network-interface-id", "is-arrears", "instance-type", "address-type", "address-isp", "dedicated-cluster-id",
+        "tag-key", "tag-value",
+    })
 
     def action_DescribeAddresses(self, p: dict) -> dict:
         ids = _string_list(p, "AddressIds")
         for index, address_id in enumerate(ids or []):
-            _check_id(f"AddressIds.{index}", address_id, "eip")
-        filters = _filters(p, {"address-id", "address-name", "address-ip", "address-status", "instance-id",
-                               "private-ip-address", "network-interface-id", "instance-type", "address-type",
-                               "tag-key", "tag-value"})
+            _check_id(f"AddressIds.{index}", address_id, "eip", "InvalidParameterValue.AddressIdMalformed")
+        filters = _filters(p, set(self._ADDRESS_FILTERS), FILTER_CODES["address"], max_values=MAX_ADDRESS_FILTER_VALUES,
+                           tag_keys=True)
+        if ids and any(name == "address-id" for name, _values in filters):
+            raise ApiError("InvalidParameter", "`AddressIds` and the filter `address-id` cannot be given together.")
+        # Documented: for address-name and private-ip-address only the first value is used.
+        filters = [(name, values[:1] if name in ("address-name", "private-ip-address") else values)
+                   for name, values in filters]
         views = [self._address_view(r) for r in self.store.rows("SELECT * FROM addresses ORDER BY seq")]
         if ids:
             views = [v for v in views if v["AddressId"] in ids]
         views = [v for v in views if _matches(filters, {
             "address-id": v["AddressId"], "address-name": v["AddressName"], "address-ip": v["AddressIp"],
-            "address-status": v["AddressStatus"], "instance-id": v["InstanceId"] or None,
-            "private-ip-address": v["PrivateAddressIp"] or None,
-            "network-interface-id": v["NetworkInterfaceId"] or None,
-            "instance-type": v["InstanceType"] or None, "address-type": "EIP",
-            "tag-key": [t["Key"] for t in v["TagSet"]], "tag-value": [t["Value"] for t in v["TagSet"]]})]
-        total, page = _page(p, views)
+            "address-status": v["AddressStatus"], "instance-id": v["InstanceId"],
+            "private-ip-address": v["PrivateAddressIp"], "network-interface-id": v["NetworkInterfaceId"],
+            "is-arrears": "FALSE", "instance-type": v["InstanceType"], "address-type": "EIP",
+            "address-isp": v["InternetServiceProvider"], "dedicated-cluster-id": None,
+            "tag-key": [t["Key"] for t in v["TagSet"]], "tag-value": [t["Value"] for t in v["TagSet"]],
+            **{"tag:" + t["Key"]: t["Value"] for t in v["TagSet"]}})]
+        total, page = _page(p, views, out_of_range="InvalidParameter")
         return {"TotalCount": total, "AddressSet": page}
 
-    def _addresses_for_change(self, p: dict, max_ids: int = MAX_LIMIT) -> list[dict]:
-        """The rows of ``AddressIds`` (all of them checked before anything changes)."""
+    def _addresses_for_change(self, p: dict, too_many: str) -> list[dict]:
+        """The rows of ``AddressIds`` (all of them checked before anything changes); ``too_many``: the
+        action's code for more than 100 ids."""
         ids = _string_list(p, "AddressIds")
         if not ids:
             raise ApiError("MissingParameter", "The request is missing a required parameter `AddressIds`.")
-        if len(ids) > max_ids:
-            raise ApiError("InvalidParameterValue.LimitExceeded", f"At most {max_ids} `AddressIds` are allowed.")
+        if len(ids) > MAX_LIMIT:
+            raise ApiError(too_many, f"At most {MAX_LIMIT} `AddressIds` are allowed.")
         rows = []
         for index, address_id in enumerate(ids):
             _check_id(f"AddressIds.{index}", address_id, "eip", "InvalidParameterValue.AddressIdMalformed")
@@ -758,7 +827,7 @@ class Vpc:
 
     def action_ReleaseAddresses(self, p: dict) -> dict:
         """Asynchronous (EIP task): the EIPs are OFFLINING until the task completes, then gone."""
-        rows = self._addresses_for_change(p)
+        rows = self._addresses_for_change(p, too_many="InvalidParameterValue")  # no specific code documented
         for row in rows:
             if row["status"] != "UNBIND":
                 raise ApiError("InvalidAddressState",
@@ -792,11 +861,9 @@ class Vpc:
             raise ApiError("MissingParameter", "The request is missing a required parameter `InternetMaxBandwidthOut`.")
         if isinstance(bandwidth, bool) or not isinstance(bandwidth, int):
             raise ApiError("InvalidParameter", "The parameter `InternetMaxBandwidthOut` must be an integer.")
-        rows = self._addresses_for_change(p)
+        # A CREATING or OFFLINING EIP has its task running: refused as such by _addresses_for_change.
+        rows = self._addresses_for_change(p, too_many="InvalidParameterValue.LimitExceeded")
         for row in rows:
-            if row["status"] in ("CREATING", "OFFLINING"):
-                raise ApiError("UnsupportedOperation.AddressStatusNotPermit",
-                               f"The EIP `{row['address_id']}` is {row['status']}.")
             if not MIN_BANDWIDTH <= bandwidth <= MAX_BANDWIDTH[row["charge_type"]]:
                 raise ApiError("InvalidParameterValue.BandwidthOutOfRange",
                                f"`InternetMaxBandwidthOut` must be within [{MIN_BANDWIDTH}, "

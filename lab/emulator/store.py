@@ -142,6 +142,7 @@ class Store:
             if not isinstance(region, str) or not region:
                 raise WorldError("world: 'region' is required")
             self.set_meta("region", region)
+            self._load_quotas(world.get("quotas") or {})
             for vpc in world.get("vpcs", []):
                 ipaddress.ip_network(vpc["CidrBlock"])
                 self.execute("INSERT INTO vpcs VALUES (?, ?, ?, ?)",
@@ -169,6 +170,12 @@ class Store:
                     raise WorldError(f"world: EIP {ip} is outside {EIP_RANGE} (the only range lab EIPs may use)")
                 self.execute("INSERT INTO eip_pool VALUES (?)", (ip,))
             self.set_meta("seeded", "1")
+
+    def _load_quotas(self, quotas: dict) -> None:
+        for name, value in quotas.items():
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise WorldError(f"world: quota {name!r} must be a non-negative integer")
+            self.set_meta("quota." + name, str(value))
 
     def set_instance(self, instance_id: str, mac: str | None = None, private_ip: str | None = None) -> bool:
         with self.transaction():
