@@ -63,6 +63,7 @@ def test_transport_errors_are_retried_then_reported(run):
 
 
 def test_info_pagination_goes_through_every_page(run, lab):
+    lab.admin("/_lab/config", {"quotas": {"havips_per_vpc": 200}})
     for n in range(105):
         lab.server.vpc.dispatch("CreateHaVip", {"VpcId": VPC, "SubnetId": SUBNET, "HaVipName": f"p{n}"}, f"req-{n}")
     lab.reset_calls()

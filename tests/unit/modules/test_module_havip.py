@@ -98,7 +98,7 @@ def test_reserved_address_fails_before_create(run, lab):
 def test_address_in_use_reports_tencent_error(run):
     result = create(run, address="172.16.16.5")
     assert result["failed"]
-    assert result["error_code"] == "ResourceInUse.Address"
+    assert result["error_code"] == "ResourceInUse"  # CreateHaVip documents no finer code
     assert result["request_id"]
     assert "CreateHaVip" in result["msg"]
 
