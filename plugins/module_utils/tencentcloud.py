@@ -26,6 +26,7 @@ from ansible.module_utils.common.text.converters import to_text
 SDK_IMPORT_ERROR = None
 try:
     from tencentcloud.common import credential
+    from tencentcloud.common.common_client import CommonClient
     from tencentcloud.common.exception.tencent_cloud_sdk_exception import TencentCloudSDKException
     from tencentcloud.common.profile.client_profile import ClientProfile
     from tencentcloud.common.profile.http_profile import HttpProfile
@@ -166,6 +167,33 @@ def is_transient(exc, retry_codes=()):
     return code in RETRYABLE_CODES or code in retry_codes or code.startswith("RequestLimitExceeded")
 
 
+if HAS_SDK:
+    class AssumedRole(credential.STSAssumeRoleCredential):
+        """The SDK's STS provider (it renews the keys before they expire), with two changes: the
+        STS call follows the module's ``scheme`` and timeout (the SDK always uses https), and the
+        base credentials may carry a token (a CVM role's keys; the SDK drops it)."""
+
+        def __init__(self, base, role_arn, session_name, *, duration, endpoint, http):
+            secret_id, secret_key, token = base.get_credential_info()
+            super().__init__(secret_id, secret_key, role_arn, session_name, duration, endpoint=endpoint)
+            self._base_token = token
+            self._http = http
+
+        def get_sts_tmp_role_arn(self):
+            http = HttpProfile(protocol=self._http["scheme"], endpoint=self._endpoint, reqTimeout=self._http["timeout"])
+            client = CommonClient("sts", self._version, credential.Credential(
+                self._long_secret_id, self._long_secret_key, self._base_token), self._region,
+                profile=ClientProfile(httpProfile=http, language="en-US"))
+            request = {"RoleArn": self._role_arn, "RoleSessionName": self._role_session_name,
+                       "DurationSeconds": self._duration_seconds}
+            answer = client.call_json("AssumeRole", request)["Response"]
+            self._token = answer["Credentials"]["Token"]
+            self._tmp_secret_id = answer["Credentials"]["TmpSecretId"]
+            self._tmp_secret_key = answer["Credentials"]["TmpSecretKey"]
+            # Renewed when 90 % of the validity is gone, as the SDK does.
+            self._expired_time = answer["ExpiredTime"] - self._duration_seconds * 0.9
+
+
 class GoalReached(dict):
     """What ``call`` returns when a mutation's goal was found reached before a retry: the answer
     of the attempt that did it was lost, so there is no RequestId or TaskId to wait for."""
@@ -249,9 +277,9 @@ class TencentCloudModule:
             p = self.params
             cred = self.base_credential()
             if p["role_arn"]:
-                sts = credential.STSAssumeRoleCredential(cred.secret_id, cred.secret_key, p["role_arn"],
-                                                         p["role_session_name"], p["role_duration"],
-                                                         endpoint=p["sts_endpoint"] or None)
+                sts = AssumedRole(cred, p["role_arn"], p["role_session_name"], duration=p["role_duration"],
+                                  endpoint=p["sts_endpoint"] or "sts.tencentcloudapi.com",
+                                  http={"scheme": p["scheme"], "timeout": p["request_timeout"]})
                 try:
                     sts.get_credential_info()
                 except TencentCloudSDKException as exc:

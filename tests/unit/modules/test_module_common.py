@@ -157,3 +157,29 @@ def test_call_attempts_are_bounded():
         module.call("DescribeVpcs")
     assert info.value.code == "RequestLimitExceeded"
     assert module._client.calls == 3 and len(sleeps) == 2
+
+
+# --- credentials through the SDK's providers, against the emulator's STS and instance metadata -----------------
+def test_a_cvm_cam_role_from_the_instance_metadata(run, lab, monkeypatch):
+    for name in ("TENCENTCLOUD_SECRET_ID", "TENCENTCLOUD_SECRET_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    result = run("havip_info", credentials=False, region="ap-guangzhou", endpoint=f"127.0.0.1:{lab.port}",
+                 scheme="http", cam_role_name="havip-lab", metadata_endpoint=lab.url)
+    assert result.get("failed") is not True, result
+    entry = lab.admin("/_lab/log?action=DescribeHaVips")["entries"][-1]
+    assert entry["outcome"] == "OK"
+    unknown = run("havip_info", credentials=False, region="ap-guangzhou", endpoint=f"127.0.0.1:{lab.port}",
+                  scheme="http", cam_role_name="no-such-role", metadata_endpoint=lab.url)
+    assert unknown["failed"] and "cam_role_name no-such-role" in unknown["msg"]
+
+
+def test_an_assumed_role_through_sts(run, lab):
+    arn = "qcs::cam::uin/100000000001:roleName/havip-lab"
+    result = run("havip_info", role_arn=arn, role_session_name="integ", sts_endpoint=f"127.0.0.1:{lab.port}")
+    assert result.get("failed") is not True, result
+    calls = lab.admin("/_lab/log")["entries"]
+    assert [e["action"] for e in calls][-2:] == ["AssumeRole", "DescribeHaVips"]
+    assert calls[-1]["outcome"] == "OK"
+    refused = run("havip_info", role_arn="qcs::cam::uin/100000000001:roleName/nobody", role_session_name="integ",
+                  sts_endpoint=f"127.0.0.1:{lab.port}")
+    assert refused["failed"] and refused["action"] == "AssumeRole" and "role_arn" in refused["msg"]
