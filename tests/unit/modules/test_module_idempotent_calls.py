@@ -7,7 +7,7 @@ from modules_support import INS1, INS2, SUBNET, VPC
 SECOND_RUN = {
     "havip": ({"name": "ha", "vpc_id": VPC, "subnet_id": SUBNET, "address": "172.16.16.12",
                "associated_instances": [INS1, INS2], "tags": {"app": "web"}},
-              {"DescribeHaVips": 1, "DescribeNetworkInterfaces": 1}),
+              {"DescribeHaVips": 1}),
     "eip": ({"name": "web", "internet_max_bandwidth_out": 5, "tags": {"app": "web"}}, {"DescribeAddresses": 1}),
     "havip_eip": (None, {"DescribeHaVips": 1, "DescribeAddresses": 1}),
     "havip_info": ({"filters": {"vpc-id": VPC}}, {"DescribeHaVips": 1}),
