@@ -14,6 +14,10 @@ set -a
 # shellcheck source=/dev/null
 . build/lab/credentials.env
 set +a
+# Asynchronous tasks (DeleteHaVip, EIP bind/unbind, AllocateAddresses...) as slow as on Tencent Cloud
+# (a few seconds), so that the demo shows the modules waiting for them.
+curl -fsS -X POST -H 'Content-Type: application/json' -d "{\"task_delay\": ${HAVIP_TASK_DELAY:-3}}" \
+    "http://$TENCENTCLOUD_ENDPOINT/_lab/config" >/dev/null
 
 echo "== site.yml against the lab (log: build/demo-site.log)"
 ansible-playbook -i "$inventory" site.yml >build/demo-site.log 2>&1 \

@@ -4,7 +4,8 @@
 #                           lab bridge for gratuitous ARP (HAVIP learning), with the lab CVMs' MACs;
 #                           writes build/lab/credentials.env (a fresh SecretKey per lab)
 #   lab/emulator.sh stop | status
-# Set HAVIP_SWITCH_DELAY (seconds) to reproduce the guide's "about 4 s" HAVIP switch.
+# Set HAVIP_SWITCH_DELAY (seconds) to reproduce the guide's "about 4 s" HAVIP switch, HAVIP_TASK_DELAY
+# (seconds, default 1) for how long asynchronous tasks run (lab/demo.sh sets 3 through /_lab/config).
 # Other labs (the Molecule cloud scenario) set HAVIP_EMULATOR_{PORT,NETWORK,WORLD,STATE,NODES}, and
 # may bring their own TENCENTCLOUD_SECRET_ID / TENCENTCLOUD_SECRET_KEY.
 set -euo pipefail
@@ -43,7 +44,7 @@ ENV
     cd "$top"
     setsid python3 -m lab.emulator --listen "127.0.0.1:$port" --world "$world" \
         --keys "$state/keys.json" --db "$state/emulator.db" --arp-interface "$bridge" \
-        --switch-delay "${HAVIP_SWITCH_DELAY:-0}" >"$state/emulator.log" 2>&1 </dev/null &
+        --switch-delay "${HAVIP_SWITCH_DELAY:-0}" --task-delay "${HAVIP_TASK_DELAY:-1}" >"$state/emulator.log" 2>&1 </dev/null &
     echo $! > "$pidfile"
     for _ in $(seq 1 50); do
         curl -fsS "http://127.0.0.1:$port/_lab/health" >/dev/null 2>&1 && break

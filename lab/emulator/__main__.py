@@ -20,6 +20,7 @@ from .actions import Vpc
 from .server import EmulatorServer
 from .signature import KeyRing
 from .store import Store, WorldError
+from .sts import DEFAULT_ROLES
 
 
 def parse_listen(text: str) -> tuple[str, int]:
@@ -36,7 +37,10 @@ def build(world_path: str, keys: KeyRing, *, db: str = ":memory:", task_delay: f
     store = Store(db)
     store.load_world(world, time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(clock())))
     vpc = Vpc(store, clock=clock, task_delay=task_delay, switch_delay=switch_delay)
-    return EmulatorServer(listen, vpc, keys, clock=clock)
+    roles = world.get("roles") or DEFAULT_ROLES
+    if not isinstance(roles, list | tuple) or not all(isinstance(r, str) and r for r in roles):
+        raise WorldError("world: 'roles' must be a list of CAM role names")
+    return EmulatorServer(listen, vpc, keys, clock=clock, roles=roles)
 
 
 def _interrupt(signum, frame):

@@ -1,10 +1,18 @@
 """The VPC API actions the collection uses, with Tencent's parameter rules and error codes.
 
-Error codes are the ones Tencent documents for these actions (the SDK lists them in
-tencentcloud/vpc/v20170312/errorcodes.py). Asynchronous actions (HaVipAssociateAddressIp,
-HaVipDisassociateAddressIp) return a RequestId that is also a task id for DescribeVpcTaskResult:
-the task stays RUNNING for ``task_delay`` seconds, then its effect is applied and it reports
-SUCCESS. Pending tasks are settled at the start of every call (and of every announcement).
+Error codes are the ones Tencent documents for each action (error_codes.json beside this file,
+taken from the per-action lists of Tencent's SDK). Asynchronous actions come in Tencent's two kinds:
+
+- VPC tasks (DeleteHaVip, HaVipAssociateAddressIp, HaVipDisassociateAddressIp): the answer's
+  RequestId is the task id, polled with DescribeVpcTaskResult (Status RUNNING/SUCCESS/FAILED);
+- EIP tasks (AllocateAddresses, ReleaseAddresses, ModifyAddressesBandwidth): the answer carries a
+  TaskId, a string of digits, polled with DescribeTaskResult (TaskId an integer; Result
+  RUNNING/SUCCESS/FAILED).
+
+A task stays RUNNING for ``task_delay`` seconds, then its effect is applied. Meanwhile the resources
+show Tencent's transient states (EIP CREATING, BINDING, UNBINDING, OFFLINING; a HAVIP being deleted
+stays listed as it was) and a mutation of a busy resource is refused with the action's documented
+"task running" code. Pending tasks are settled at the start of every call (and of every announcement).
 """
 
 from __future__ import annotations
@@ -20,10 +28,18 @@ MAX_LIMIT = 100
 DEFAULT_LIMIT = 20
 MAX_FILTERS = 10
 MAX_FILTER_VALUES = 5
+MAX_ADDRESS_FILTER_VALUES = 100  # DescribeAddresses: "Filter.Values 的上限为100"
+# Quotas (world.json "quotas" overrides them). The stored docs do not give the numbers; these are the
+# defaults of Tencent's VPC/EIP quota pages as the project knows them: HAVIPs per VPC, EIPs per region.
+DEFAULT_QUOTAS = {"havips_per_vpc": 10, "eips_per_region": 20}
 MAX_ASSOCIATIONS = 10
 MAX_HAVIPS_PER_ENI = 5  # R4f: at most five HAVIPs on one ENI
 MAX_NAME = 60
 MAX_CLIENT_TOKEN = 64
+# AllocateAddresses' InternetMaxBandwidthOut ranges (Mbps) per charge type, as its reference states.
+MIN_BANDWIDTH = 1
+MAX_BANDWIDTH = {"BANDWIDTH_PACKAGE": 2000, "BANDWIDTH_POSTPAID_BY_HOUR": 100, "BANDWIDTH_PREPAID_BY_MONTH": 200,
+                 "TRAFFIC_POSTPAID_BY_HOUR": 100}
 NEVER_FLUSHED = "0000-00-00 00:00:00"
 
 ID_PATTERNS = {
@@ -33,7 +49,12 @@ ID_PATTERNS = {
 MUTATING = frozenset({
     "CreateHaVip", "ModifyHaVipAttribute", "DeleteHaVip", "AssociateHaVipInstance", "DisassociateHaVipInstance",
     "HaVipAssociateAddressIp", "HaVipDisassociateAddressIp", "AllocateAddresses", "ReleaseAddresses",
+    "ModifyAddressAttribute", "ModifyAddressesBandwidth",
 })
+# Asynchronous actions whose task is an EIP task (numeric TaskId, DescribeTaskResult); the other
+# asynchronous actions are VPC tasks (RequestId, DescribeVpcTaskResult).
+EIP_TASK_ACTIONS = frozenset({"AllocateAddresses", "ReleaseAddresses", "ModifyAddressesBandwidth"})
+FIRST_EIP_TASK_ID = 1_000_000_000
 
 
 class ApiError(Exception):
@@ -64,9 +85,9 @@ def _id(params: dict, name: str, prefix: str, required: bool = False) -> str | N
     return value
 
 
-def _check_id(name: str, value, prefix: str) -> str:
+def _check_id(name: str, value, prefix: str, code: str = "InvalidParameterValue.Malformed") -> str:
     if not isinstance(value, str) or not ID_PATTERNS[prefix].match(value):
-        raise ApiError("InvalidParameterValue.Malformed",
+        raise ApiError(code,
                        f"The value `{value}` of parameter `{name}` is malformed (expected {prefix}-xxxxxxxx).")
     return value
 
@@ -106,27 +127,30 @@ def _ipv4(name: str, value: str) -> ipaddress.IPv4Address:
                        f"The value `{value}` of parameter `{name}` is not an IPv4 address.") from None
 
 
-def _name(params: dict, name: str, required: bool) -> str | None:
+def _name(params: dict, name: str, required: bool, too_long: str = "InvalidParameterValue.TooLong") -> str | None:
     value = _string(params, name, required)
     if value is not None and len(value) > MAX_NAME:
-        raise ApiError("InvalidParameterValue.TooLong",
+        raise ApiError(too_long,
                        f"The value of parameter `{name}` is longer than {MAX_NAME} characters.")
     return value
 
 
-def _client_token(params: dict) -> str | None:
+def _client_token(params: dict, malformed: str = "InvalidParameterValue.Malformed",
+                  too_long: str = "InvalidParameterValue.TooLong") -> str | None:
     token = _string(params, "ClientToken")
     if token is None:
         return None
     if not token.isascii():
-        raise ApiError("InvalidParameterValue.Malformed", "The parameter `ClientToken` must be ASCII.")
+        raise ApiError(malformed, "The parameter `ClientToken` must be ASCII.")
     if len(token) > MAX_CLIENT_TOKEN:
-        raise ApiError("InvalidParameterValue.TooLong",
+        raise ApiError(too_long,
                        f"The parameter `ClientToken` is longer than {MAX_CLIENT_TOKEN} characters.")
     return token
 
 
-def _tags(params: dict, name: str = "Tags") -> list[dict]:
+def _tags(params: dict, duplicate: str) -> list[dict]:
+    """The ``Tags`` parameter; ``duplicate``: the action's code for a repeated key."""
+    name = "Tags"
     value = params.get(name)
     if value is None:
         return []
@@ -137,33 +161,48 @@ def _tags(params: dict, name: str = "Tags") -> list[dict]:
         if not isinstance(tag, dict) or not isinstance(tag.get("Key"), str) or not tag["Key"]:
             raise ApiError("InvalidParameter", f"`{name}.{index}.Key` is required and must be a string.")
         if tag["Key"] in seen:
-            raise ApiError("InvalidParameterValue.TagDuplicateKey", f"The tag key `{tag['Key']}` is repeated.")
+            raise ApiError(duplicate, f"The tag key `{tag['Key']}` is repeated.")
         seen.add(tag["Key"])
         tags.append({"Key": tag["Key"], "Value": str(tag.get("Value") or "")})
     return tags
 
 
-def _filters(params: dict, allowed: set[str]) -> list[tuple[str, list[str]]]:
+# The codes each Describe* action documents for bad filters (its own list, else a common code).
+FILTER_CODES = {
+    "vpc": {"not_dict": "InvalidParameter.FilterNotDict", "not_list": "InvalidParameter.FilterValuesNotList",
+            "bad_key": "InvalidParameter.FilterInvalidKey", "too_many": "InvalidParameterValue.LimitExceeded",
+            "too_many_values": "InvalidParameterValue.LimitExceeded"},
+    "havip": {"not_dict": "InvalidParameter", "not_list": "InvalidParameter",
+              "bad_key": "InvalidParameter.FilterInvalidKey", "too_many": "InvalidParameterValue.LimitExceeded",
+              "too_many_values": "InvalidParameterValue.LimitExceeded"},
+    "address": {"not_dict": "InvalidParameter.InvalidFilter", "not_list": "InvalidParameter.InvalidFilter",
+                "bad_key": "InvalidParameter.InvalidFilter", "too_many": "LimitExceeded.NumberOfFilters",
+                "too_many_values": "InvalidParameterValue.LimitExceeded"},
+}
+
+
+def _filters(params: dict, allowed: set[str], codes: dict, max_values: int = MAX_FILTER_VALUES,
+             tag_keys: bool = False) -> list[tuple[str, list[str]]]:
+    """``Filters`` checked against the action's documented names and limits (``tag_keys``: ``tag:KEY``
+    filters too); errors use the action's own ``codes`` (FILTER_CODES)."""
     value = params.get("Filters")
     if value is None:
         return []
     if not isinstance(value, list):
-        raise ApiError("InvalidParameter.FilterNotDict", "The parameter `Filters` must be a list of {Name, Values}.")
+        raise ApiError(codes["not_dict"], "The parameter `Filters` must be a list of {Name, Values}.")
     if len(value) > MAX_FILTERS:
-        raise ApiError("InvalidParameterValue.LimitExceeded", f"At most {MAX_FILTERS} filters are allowed.")
+        raise ApiError(codes["too_many"], f"At most {MAX_FILTERS} filters are allowed.")
     result = []
     for item in value:
         if not isinstance(item, dict) or not isinstance(item.get("Name"), str):
-            raise ApiError("InvalidParameter.FilterNotDict", "Each filter must be a dict with `Name` and `Values`.")
+            raise ApiError(codes["not_dict"], "Each filter must be a dict with `Name` and `Values`.")
         values = item.get("Values")
         if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
-            raise ApiError("InvalidParameter.FilterValuesNotList",
-                           f"The filter `{item['Name']}` needs a list `Values`.")
-        if item["Name"] not in allowed:
-            raise ApiError("InvalidParameter.FilterInvalidKey", f"The filter key `{item['Name']}` is not supported.")
-        if len(values) > MAX_FILTER_VALUES:
-            raise ApiError("InvalidParameterValue.LimitExceeded",
-                           f"The filter `{item['Name']}` has more than {MAX_FILTER_VALUES} values.")
+            raise ApiError(codes["not_list"], f"The filter `{item['Name']}` needs a list `Values`.")
+        if item["Name"] not in allowed and not (tag_keys and item["Name"].startswith("tag:") and item["Name"][4:]):
+            raise ApiError(codes["bad_key"], f"The filter key `{item['Name']}` is not supported.")
+        if len(values) > max_values:
+            raise ApiError(codes["too_many_values"], f"The filter `{item['Name']}` has more than {max_values} values.")
         result.append((item["Name"], values))
     return result
 
@@ -178,12 +217,12 @@ def _matches(filters: list[tuple[str, list[str]]], fields: dict) -> bool:
     return True
 
 
-def _page(params: dict, items: list) -> tuple[int, list]:
+def _page(params: dict, items: list, out_of_range: str = "InvalidParameterValue.Range") -> tuple[int, list]:
     offset, limit = _int(params, "Offset", 0), _int(params, "Limit", DEFAULT_LIMIT)
     if offset < 0:
-        raise ApiError("InvalidParameterValue.Range", "The parameter `Offset` must not be negative.")
+        raise ApiError(out_of_range, "The parameter `Offset` must not be negative.")
     if limit < 1 or limit > MAX_LIMIT:
-        raise ApiError("InvalidParameterValue.Range", f"The parameter `Limit` must be within [1, {MAX_LIMIT}].")
+        raise ApiError(out_of_range, f"The parameter `Limit` must be within [1, {MAX_LIMIT}].")
     return len(items), items[offset:offset + limit]
 
 
@@ -191,6 +230,10 @@ def _ids_xor_filters(params: dict, ids_name: str) -> None:
     if params.get(ids_name) and params.get("Filters"):
         raise ApiError("InvalidParameter.Coexist",
                        f"The parameters `{ids_name}` and `Filters` cannot be given together.")
+
+
+def _without_token(params: dict) -> dict:
+    return {k: v for k, v in params.items() if k != "ClientToken"}
 
 
 def reserved_addresses(cidr: str) -> set[ipaddress.IPv4Address]:
@@ -213,26 +256,43 @@ class Vpc:
     def region(self) -> str:
         return self.store.get_meta("region") or ""
 
+    def quota(self, name: str) -> int:
+        return int(self.store.get_meta("quota." + name) or DEFAULT_QUOTAS[name])
+
     def timestamp(self, when: float | None = None) -> str:
         return time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(self.clock() if when is None else when))
 
-    def dispatch(self, action: str, params: dict) -> dict:
+    def dispatch(self, action: str, params: dict, request_id: str | None = None) -> dict:
+        """Run one action; ``request_id`` is the answer's RequestId (the task id of a VPC task; a new
+        one when the caller is not the HTTP front, e.g. a test seeding state)."""
+        request_id = request_id or str(uuid.uuid4())
         handler = getattr(self, "action_" + action, None)
         if handler is None:
             raise ApiError("InvalidAction", f"The action `{action}` does not exist or is not supported here.")
         if not isinstance(params, dict):
             raise ApiError("InvalidParameter", "The request body must be a JSON object.")
         with self.store.transaction():
+            self._request_id = request_id  # under the store's lock: one action at a time
             self._settle()
             return handler(params)
 
     # --- tasks ----------------------------------------------------------------------------------
-    def _new_task(self, action: str, effect: dict, delay: float | None = None) -> str:
-        task_id = str(uuid.uuid4())
-        ready = self.clock() + (self.task_delay if delay is None else delay)
-        self.store.execute("INSERT INTO tasks (task_id, action, status, ready_at, effect) VALUES (?, ?, ?, ?, ?)",
-                           (task_id, action, "RUNNING", ready, Store.dumps(effect)))
+    def _new_task(self, action: str, effect: dict, resources: list[str], request_id: str) -> str:
+        """Start a task; its id is the request's RequestId (VPC tasks) or a number (EIP tasks)."""
+        if action in EIP_TASK_ACTIONS:
+            task_id = str(int(self.store.get_meta("eip_task_seq", str(FIRST_EIP_TASK_ID))) + 1)
+            self.store.set_meta("eip_task_seq", task_id)
+        else:
+            task_id = request_id
+        self.store.execute(
+            "INSERT INTO tasks (task_id, action, status, ready_at, effect, resources) VALUES (?, ?, ?, ?, ?, ?)",
+            (task_id, action, "RUNNING", self.clock() + self.task_delay, Store.dumps(effect), Store.dumps(resources)))
         return task_id
+
+    def running_task(self, resource_id: str) -> dict | None:
+        """The task still RUNNING on that resource (HAVIP id or EIP id), if any."""
+        return self.store.row("SELECT * FROM tasks WHERE status = 'RUNNING' AND resources LIKE ? ORDER BY ready_at",
+                              (f'%"{resource_id}"%',))
 
     def _settle(self) -> None:
         now = self.clock()
@@ -246,16 +306,13 @@ class Vpc:
         for task in self.store.rows("SELECT * FROM tasks WHERE status = 'RUNNING' AND ready_at <= ? ORDER BY ready_at",
                                     (now,)):
             effect = Store.loads(task["effect"])
-            status, output = "SUCCESS", ""
+            status, output = "SUCCESS", "SUCCESS"
             try:
                 getattr(self, "_effect_" + effect["kind"])(effect)
             except ApiError as exc:
                 status, output = "FAILED", exc.message
             self.store.execute("UPDATE tasks SET status = ?, output = ? WHERE task_id = ?",
                                (status, output, task["task_id"]))
-
-    def _effect_none(self, effect: dict) -> None:
-        pass
 
     def _effect_bind_eip(self, effect: dict) -> None:
         havip = self._havip_row(effect["havip_id"], required=False)
@@ -274,23 +331,70 @@ class Vpc:
         self.store.execute("UPDATE addresses SET status = 'UNBIND', instance_id = '', instance_type = '', "
                            "private_ip = '' WHERE address_id = ?", (effect["address_id"],))
 
+    def _effect_delete_havip(self, effect: dict) -> None:
+        havip_id = effect["havip_id"]
+        self.store.execute("DELETE FROM havip_associations WHERE havip_id = ?", (havip_id,))
+        self.store.execute("DELETE FROM pending_moves WHERE havip_id = ?", (havip_id,))
+        self.store.execute("DELETE FROM havips WHERE havip_id = ?", (havip_id,))
+
+    def _effect_eips_created(self, effect: dict) -> None:
+        for address_id in effect["address_ids"]:
+            self.store.execute("UPDATE addresses SET status = 'UNBIND' WHERE address_id = ? AND status = 'CREATING'",
+                               (address_id,))
+
+    def _effect_eips_released(self, effect: dict) -> None:
+        for address_id in effect["address_ids"]:
+            self.store.execute("DELETE FROM addresses WHERE address_id = ?", (address_id,))
+
+    def _effect_eips_bandwidth(self, effect: dict) -> None:
+        for address_id in effect["address_ids"]:
+            self.store.execute("UPDATE addresses SET bandwidth = ? WHERE address_id = ?",
+                               (effect["bandwidth"], address_id))
+
     def action_DescribeVpcTaskResult(self, p: dict) -> dict:
         task_id = _string(p, "TaskId", required=True)
         task = self.store.row("SELECT * FROM tasks WHERE task_id = ?", (task_id,))
-        if task is None:
+        if task is None or task["action"] in EIP_TASK_ACTIONS:  # EIP tasks answer DescribeTaskResult only
             raise ApiError("ResourceNotFound", f"The task `{task_id}` does not exist.")
-        return {"Status": task["status"], "Output": task["output"], "Result": []}
+        return {"Status": task["status"], "Output": task["output"] if task["status"] != "RUNNING" else "",
+                "Result": []}
+
+    def action_DescribeTaskResult(self, p: dict) -> dict:
+        task_id, deal = p.get("TaskId"), p.get("DealName")
+        if task_id is None and not deal:
+            raise ApiError("MissingParameter", "One of `TaskId` or `DealName` is required.")
+        if task_id is None:  # the lab has no billing orders
+            raise ApiError("InvalidParameter", f"The order `{deal}` (DealName) does not exist.")
+        if isinstance(task_id, bool) or not isinstance(task_id, int) or task_id < 0:
+            raise ApiError("InvalidParameter", "The parameter `TaskId` must be a non-negative integer.")
+        task = self.store.row("SELECT * FROM tasks WHERE task_id = ?", (str(task_id),))
+        if task is None or task["action"] not in EIP_TASK_ACTIONS:
+            # Docs silent on an unknown id; the harsher reading: the parameter is invalid.
+            raise ApiError("InvalidParameter", f"The task `{task_id}` (TaskId) does not exist.")
+        return {"TaskId": task_id, "Result": task["status"]}
 
     # --- client tokens ----------------------------------------------------------------------------
-    def _replay(self, action: str, token: str | None) -> dict | None:
+    def _replay(self, action: str, token: str | None, params: dict) -> dict | None:
+        """The first answer to this ClientToken, or None. The same token with other parameters is
+        refused: the docs only say a token must be unique per request (silent on reuse), so the
+        harsher reading; InvalidParameter is documented for CreateHaVip and common to all."""
         if token is None:
             return None
         found = self.store.row("SELECT response FROM client_tokens WHERE action = ? AND token = ?", (action, token))
-        return Store.loads(found["response"]) if found else None
+        if found is None:
+            return None
+        stored = Store.loads(found["response"])
+        if "request" not in stored:  # remembered before requests were kept with their token
+            return stored
+        if stored["request"] != _without_token(params):
+            raise ApiError("InvalidParameter",
+                           f"The ClientToken `{token}` was used before with other parameters.")
+        return stored["response"]
 
-    def _remember(self, action: str, token: str | None, response: dict) -> None:
+    def _remember(self, action: str, token: str | None, params: dict, response: dict) -> None:
         if token is not None:
-            self.store.execute("INSERT INTO client_tokens VALUES (?, ?, ?)", (action, token, Store.dumps(response)))
+            self.store.execute("INSERT INTO client_tokens VALUES (?, ?, ?)",
+                               (action, token, Store.dumps({"request": _without_token(params), "response": response})))
 
     # --- network lookups -------------------------------------------------------------------------
     def _vpc(self, vpc_id: str) -> dict:
@@ -350,7 +454,7 @@ class Vpc:
                 raise ApiError("InvalidParameter", f"`HaVipAssociationSet.{index}` must be an object.")
             kind = item.get("InstanceType") or "CVM"
             if kind not in ("CVM", "ENI"):
-                raise ApiError("InvalidParameterValue.Range",
+                raise ApiError("InvalidParameterValue",
                                f"`HaVipAssociationSet.{index}.InstanceType` must be CVM or ENI, not `{kind}`.")
             instance_id = _string(item, "InstanceId", required=True)
             _check_id(f"HaVipAssociationSet.{index}.InstanceId", instance_id, "ins" if kind == "CVM" else "eni")
@@ -361,14 +465,14 @@ class Vpc:
             column = "instance_id" if kind == "CVM" else "eni_id"
             ins = self.store.row(f"SELECT * FROM instances WHERE {column} = ?", (instance_id,))  # noqa: S608
             if ins is None or ins["vpc_id"] != vpc_id:
-                raise ApiError("InvalidInstanceId.NotFound",
+                raise ApiError("ResourceNotFound",
                                f"The instance `{instance_id}` does not exist in VPC `{vpc_id}`.")
             result.append({"havip_id": havip_id, "instance_id": instance_id, "instance_type": kind})
         return result
 
     def action_CreateHaVip(self, p: dict) -> dict:
         token = _client_token(p)
-        replay = self._replay("CreateHaVip", token)
+        replay = self._replay("CreateHaVip", token, p)
         if replay is not None:
             row = self._havip_row(replay["HaVip"]["HaVipId"], required=False)
             return {"HaVip": self._havip_view(row)} if row else replay
@@ -399,12 +503,16 @@ class Vpc:
                                f"The Vip `{vip}` is reserved in subnet `{subnet_id}` ({net}): network, gateway "
                                f"and broadcast addresses cannot be used.")
             if vip in used:
-                raise ApiError("ResourceInUse.Address", f"The Vip `{vip}` is already in use in VPC `{vpc_id}`.")
+                raise ApiError("ResourceInUse", f"The Vip `{vip}` is already in use in VPC `{vpc_id}`.")
         else:
             vip = next((h for h in net.hosts() if h not in reserved and h not in used), None)
             if vip is None:
-                raise ApiError("ResourceInsufficient.Subnet", f"The subnet `{subnet_id}` has no free address.")
-        tags = _tags(p)
+                raise ApiError("ResourceInsufficient", f"The subnet `{subnet_id}` has no free address.")
+        tags = _tags(p, duplicate="InvalidParameterValue.Duplicate")
+        held = self.store.row("SELECT COUNT(*) AS n FROM havips WHERE vpc_id = ?", (vpc_id,))["n"]
+        if held >= self.quota("havips_per_vpc"):
+            raise ApiError("LimitExceeded", f"The VPC `{vpc_id}` already holds its quota of "
+                                            f"{self.quota('havips_per_vpc')} HAVIPs.")
         check = _bool(p, "CheckAssociate")
         associations = self._parse_associations(p, vpc_id, havip_id_required=False)
         havip_id = self.store.unique_id("havip", "havips", "havip_id")
@@ -417,7 +525,7 @@ class Vpc:
             self.store.execute("INSERT OR IGNORE INTO havip_associations VALUES (?, ?, ?)",
                                (havip_id, a["instance_id"], a["instance_type"]))
         response = {"HaVip": self._havip_view(self._havip_row(havip_id))}
-        self._remember("CreateHaVip", token, response)
+        self._remember("CreateHaVip", token, p, response)
         return response
 
     _HAVIP_FILTERS = frozenset({
@@ -431,7 +539,7 @@ class Vpc:
         ids = _string_list(p, "HaVipIds")
         for index, havip_id in enumerate(ids or []):
             _check_id(f"HaVipIds.{index}", havip_id, "havip")
-        filters = _filters(p, set(self._HAVIP_FILTERS))
+        filters = _filters(p, set(self._HAVIP_FILTERS), FILTER_CODES["havip"])
         views = [self._havip_view(r) for r in self.store.rows("SELECT * FROM havips ORDER BY seq")]
         if ids:
             views = [v for v in views if v["HaVipId"] in ids]
@@ -450,20 +558,26 @@ class Vpc:
         havip_id = _id(p, "HaVipId", "havip", required=True)
         name = _name(p, "HaVipName", required=True)
         self._havip_row(havip_id)
+        # Docs silent on renaming during a task (EIP binding, deletion): the harsher reading refuses.
+        self._refuse_if_busy(havip_id, "the HAVIP", "UnsupportedOperation")
         self.store.execute("UPDATE havips SET name = ? WHERE havip_id = ?", (name, havip_id))
         return {}
 
     def action_DeleteHaVip(self, p: dict) -> dict:
+        """Asynchronous (VPC task): the HAVIP stays listed, unchanged, until the task completes."""
         havip_id = _id(p, "HaVipId", "havip", required=True)
         row = self._havip_row(havip_id)
+        running = self.running_task(havip_id)
+        if running is not None:  # DeleteHaVip documents no "task running" code: the generic one
+            raise ApiError("UnsupportedOperation",
+                           f"A task ({running['action']}) is still running on the HAVIP `{havip_id}`.")
         pending = self.store.row("SELECT 1 FROM addresses WHERE instance_id = ?", (havip_id,))
         if row["address_ip"] or pending:
-            raise ApiError("UnsupportedOperation.BindEIP",
+            raise ApiError("UnsupportedOperation",
                            f"The HAVIP `{havip_id}` is bound to an EIP; unbind it (HaVipDisassociateAddressIp) first.")
-        self.store.execute("DELETE FROM havip_associations WHERE havip_id = ?", (havip_id,))
-        self.store.execute("DELETE FROM pending_moves WHERE havip_id = ?", (havip_id,))
-        self.store.execute("DELETE FROM havips WHERE havip_id = ?", (havip_id,))
-        return {}
+        task_id = self._new_task("DeleteHaVip", {"kind": "delete_havip", "havip_id": havip_id}, [havip_id],
+                                 self._request_id)
+        return {"RequestId": task_id}
 
     def action_AssociateHaVipInstance(self, p: dict) -> dict:
         wanted = self._parse_associations(p, None, havip_id_required=True)
@@ -495,6 +609,11 @@ class Vpc:
                                    (self.timestamp(), a["havip_id"]))
         return {}
 
+    def _refuse_if_busy(self, resource_id: str, what: str, code: str) -> None:
+        running = self.running_task(resource_id)
+        if running is not None:
+            raise ApiError(code, f"A task ({running['action']}) is still running on {what} `{resource_id}`.")
+
     def action_HaVipAssociateAddressIp(self, p: dict) -> dict:
         havip_id = _id(p, "HaVipId", "havip", required=True)
         address_ip = _string(p, "AddressIp", required=True)
@@ -502,37 +621,41 @@ class Vpc:
         havip = self._havip_row(havip_id)
         address = self.store.row("SELECT * FROM addresses WHERE ip = ?", (address_ip,))
         if address is None:
-            raise ApiError("InvalidParameterValue.AddressIpNotFound",
-                           f"The EIP `{address_ip}` (AddressIp) does not exist.")
-        if havip["address_ip"] or self.store.row("SELECT 1 FROM addresses WHERE instance_id = ?", (havip_id,)):
+            raise ApiError("ResourceNotFound", f"The EIP `{address_ip}` (AddressIp) does not exist.")
+        self._refuse_if_busy(havip_id, "the HAVIP", "UnsupportedOperation.MutexOperationTaskRunning")
+        self._refuse_if_busy(address["address_id"], "the EIP", "UnsupportedOperation.MutexOperationTaskRunning")
+        if havip["address_ip"]:
             raise ApiError("UnsupportedOperation.BindEIP",
-                           f"The HAVIP `{havip_id}` already carries an EIP ({havip['address_ip'] or 'binding'}).")
+                           f"The HAVIP `{havip_id}` already carries an EIP ({havip['address_ip']}).")
         if address["status"] != "UNBIND":
-            raise ApiError("InvalidAddressIdStatus.NotPermit",
+            raise ApiError("UnsupportedOperation",
                            f"The EIP `{address_ip}` is {address['status']} (bound to `{address['instance_id']}`); "
                            f"only an UNBIND EIP can be bound.")
         self.store.execute("UPDATE addresses SET status = 'BINDING', instance_id = ?, instance_type = 'HAVIP' "
                            "WHERE address_id = ?", (havip_id, address["address_id"]))
         task_id = self._new_task("HaVipAssociateAddressIp", {"kind": "bind_eip", "havip_id": havip_id,
-                                                             "address_id": address["address_id"]})
+                                                             "address_id": address["address_id"]},
+                                 [havip_id, address["address_id"]], self._request_id)
         return {"RequestId": task_id}
 
     def action_HaVipDisassociateAddressIp(self, p: dict) -> dict:
         havip_id = _id(p, "HaVipId", "havip", required=True)
         havip = self._havip_row(havip_id)
+        self._refuse_if_busy(havip_id, "the HAVIP", "UnsupportedOperation.MutexOperationTaskRunning")
         address = self.store.row("SELECT * FROM addresses WHERE instance_id = ? AND status = 'BIND'", (havip_id,))
         if not havip["address_ip"] or address is None:
             raise ApiError("UnsupportedOperation.UnbindEIP", f"The HAVIP `{havip_id}` has no EIP bound.")
         self.store.execute("UPDATE addresses SET status = 'UNBINDING' WHERE address_id = ?", (address["address_id"],))
         task_id = self._new_task("HaVipDisassociateAddressIp", {"kind": "unbind_eip", "havip_id": havip_id,
-                                                                "address_id": address["address_id"]})
+                                                                "address_id": address["address_id"]},
+                                 [havip_id, address["address_id"]], self._request_id)
         return {"RequestId": task_id}
 
     # --- VPCs, subnets, ENIs ------------------------------------------------------------------------
     def action_DescribeVpcs(self, p: dict) -> dict:
         _ids_xor_filters(p, "VpcIds")
         ids = _string_list(p, "VpcIds")
-        filters = _filters(p, {"vpc-id", "vpc-name", "cidr-block", "is-default"})
+        filters = _filters(p, {"vpc-id", "vpc-name", "cidr-block", "is-default"}, FILTER_CODES["vpc"])
         views = [{"VpcId": r["vpc_id"], "VpcName": r["name"], "CidrBlock": r["cidr"], "IsDefault": False,
                   "EnableMulticast": False, "CreatedTime": r["created"], "DnsServerSet": [], "DomainName": "",
                   "DhcpOptionsId": "", "EnableDhcp": True, "Ipv6CidrBlock": "", "TagSet": [], "AssistantCidrSet": []}
@@ -547,7 +670,8 @@ class Vpc:
     def action_DescribeSubnets(self, p: dict) -> dict:
         _ids_xor_filters(p, "SubnetIds")
         ids = _string_list(p, "SubnetIds")
-        filters = _filters(p, {"subnet-id", "vpc-id", "cidr-block", "zone", "subnet-name", "is-default"})
+        filters = _filters(p, {"subnet-id", "vpc-id", "cidr-block", "zone", "subnet-name", "is-default"},
+                           FILTER_CODES["vpc"])
         views = []
         for r in self.store.rows("SELECT * FROM subnets ORDER BY subnet_id"):
             net = ipaddress.ip_network(r["cidr"])
@@ -571,7 +695,7 @@ class Vpc:
         _ids_xor_filters(p, "NetworkInterfaceIds")
         ids = _string_list(p, "NetworkInterfaceIds")
         filters = _filters(p, {"vpc-id", "subnet-id", "network-interface-id", "attachment.instance-id",
-                               "address-ip", "mac-address"})
+                               "address-ip", "mac-address"}, FILTER_CODES["vpc"])
         views = []
         for r in self.store.rows("SELECT * FROM instances ORDER BY instance_id"):
             views.append({
@@ -596,28 +720,43 @@ class Vpc:
 
     # --- EIPs ------------------------------------------------------------------------------------------
     def _address_view(self, r: dict) -> dict:
+        """As Tencent answers: CreatedTime in ISO 8601 UTC, null (not "") where nothing is bound."""
         return {
             "AddressId": r["address_id"], "AddressName": r["name"], "AddressStatus": r["status"],
-            "AddressIp": r["ip"], "InstanceId": r["instance_id"], "CreatedTime": r["created"],
-            "NetworkInterfaceId": r["eni_id"], "PrivateAddressIp": r["private_ip"], "IsArrears": False,
+            "AddressIp": r["ip"], "InstanceId": r["instance_id"] or None,
+            "CreatedTime": r["created"].replace(" ", "T") + "Z",
+            "NetworkInterfaceId": r["eni_id"] or None, "PrivateAddressIp": r["private_ip"] or None, "IsArrears": False,
             "IsBlocked": False, "IsEipDirectConnection": False, "AddressType": "EIP", "CascadeRelease": False,
             "InternetServiceProvider": "BGP", "LocalBgp": False, "Bandwidth": r["bandwidth"],
             "InternetChargeType": r["charge_type"], "TagSet": Store.loads(r["tags"]),
-            "InstanceType": r["instance_type"],
+            "InstanceType": r["instance_type"] or None,
         }
 
     def action_AllocateAddresses(self, p: dict) -> dict:
-        token = _client_token(p)
-        replay = self._replay("AllocateAddresses", token)
+        # AllocateAddresses documents no code for a bad ClientToken or name: the common one.
+        token = _client_token(p, malformed="InvalidParameterValue", too_long="InvalidParameterValue")
+        replay = self._replay("AllocateAddresses", token, p)
         if replay is not None:
             return replay
         count = _int(p, "AddressCount", 1)
         if count < 1 or count > MAX_LIMIT:
             raise ApiError("InvalidParameterValue.Range", f"`AddressCount` must be within [1, {MAX_LIMIT}].")
-        name = _name(p, "AddressName", required=False) or ""
-        tags = _tags(p)
+        name = _name(p, "AddressName", required=False, too_long="InvalidParameterValue") or ""
+        tags = _tags(p, duplicate="InvalidParameterValue.InvalidTag")
         bandwidth = _int(p, "InternetMaxBandwidthOut", 1)
         charge = _string(p, "InternetChargeType") or "TRAFFIC_POSTPAID_BY_HOUR"
+        if charge not in MAX_BANDWIDTH:
+            raise ApiError("InvalidParameterValue.Range",
+                           f"`InternetChargeType` must be one of {sorted(MAX_BANDWIDTH)}, not `{charge}`.")
+        if not MIN_BANDWIDTH <= bandwidth <= MAX_BANDWIDTH[charge]:
+            raise ApiError("InvalidParameterValue.BandwidthOutOfRange",
+                           f"`InternetMaxBandwidthOut` must be within [{MIN_BANDWIDTH}, {MAX_BANDWIDTH[charge]}] "
+                           f"Mbps for {charge}.")
+        held = self.store.row("SELECT COUNT(*) AS n FROM addresses")["n"]
+        if held + count > self.quota("eips_per_region"):
+            raise ApiError("AddressQuotaLimitExceeded",
+                           f"The region's EIP quota ({self.quota('eips_per_region')}) would be exceeded: {held} held, "
+                           f"{count} requested.")
         free = [r["ip"] for r in self.store.rows(
             "SELECT ip FROM eip_pool WHERE ip NOT IN (SELECT ip FROM addresses) ORDER BY ip")]
         if len(free) < count:
@@ -628,49 +767,111 @@ class Vpc:
             address_id = self.store.unique_id("eip", "addresses", "address_id")
             self.store.execute(
                 "INSERT INTO addresses (address_id, ip, name, status, charge_type, bandwidth, tags, created, seq) "
-                "VALUES (?, ?, ?, 'UNBIND', ?, ?, ?, ?, ?)",
+                "VALUES (?, ?, ?, 'CREATING', ?, ?, ?, ?, ?)",
                 (address_id, ip, name, charge, bandwidth, Store.dumps(tags), self.timestamp(), self.store.next_seq()))
             ids.append(address_id)
-        response = {"AddressSet": ids, "TaskId": self._new_task("AllocateAddresses", {"kind": "none"}, delay=0)}
-        self._remember("AllocateAddresses", token, response)
+        task_id = self._new_task("AllocateAddresses", {"kind": "eips_created", "address_ids": ids}, ids,
+                                 self._request_id)
+        response = {"AddressSet": ids, "TaskId": task_id}
+        self._remember("AllocateAddresses", token, p, response)
         return response
+
+    _ADDRESS_FILTERS = frozenset({
+        "address-id", "address-name", "address-ip", "address-status", "instance-id", "private-ip-address",
+        "network-interface-id", "is-arrears", "instance-type", "address-type", "address-isp", "dedicated-cluster-id",
+        "tag-key", "tag-value",
+    })
 
     def action_DescribeAddresses(self, p: dict) -> dict:
         ids = _string_list(p, "AddressIds")
         for index, address_id in enumerate(ids or []):
-            _check_id(f"AddressIds.{index}", address_id, "eip")
-        filters = _filters(p, {"address-id", "address-name", "address-ip", "address-status", "instance-id",
-                               "private-ip-address", "network-interface-id", "instance-type", "address-type",
-                               "tag-key", "tag-value"})
+            _check_id(f"AddressIds.{index}", address_id, "eip", "InvalidParameterValue.AddressIdMalformed")
+        filters = _filters(p, set(self._ADDRESS_FILTERS), FILTER_CODES["address"], max_values=MAX_ADDRESS_FILTER_VALUES,
+                           tag_keys=True)
+        if ids and any(name == "address-id" for name, _values in filters):
+            raise ApiError("InvalidParameter", "`AddressIds` and the filter `address-id` cannot be given together.")
+        # Documented: for address-name and private-ip-address only the first value is used.
+        filters = [(name, values[:1] if name in ("address-name", "private-ip-address") else values)
+                   for name, values in filters]
         views = [self._address_view(r) for r in self.store.rows("SELECT * FROM addresses ORDER BY seq")]
         if ids:
             views = [v for v in views if v["AddressId"] in ids]
         views = [v for v in views if _matches(filters, {
             "address-id": v["AddressId"], "address-name": v["AddressName"], "address-ip": v["AddressIp"],
-            "address-status": v["AddressStatus"], "instance-id": v["InstanceId"] or None,
-            "private-ip-address": v["PrivateAddressIp"] or None,
-            "network-interface-id": v["NetworkInterfaceId"] or None,
-            "instance-type": v["InstanceType"] or None, "address-type": "EIP",
-            "tag-key": [t["Key"] for t in v["TagSet"]], "tag-value": [t["Value"] for t in v["TagSet"]]})]
-        total, page = _page(p, views)
+            "address-status": v["AddressStatus"], "instance-id": v["InstanceId"],
+            "private-ip-address": v["PrivateAddressIp"], "network-interface-id": v["NetworkInterfaceId"],
+            "is-arrears": "FALSE", "instance-type": v["InstanceType"], "address-type": "EIP",
+            "address-isp": v["InternetServiceProvider"], "dedicated-cluster-id": None,
+            "tag-key": [t["Key"] for t in v["TagSet"]], "tag-value": [t["Value"] for t in v["TagSet"]],
+            **{"tag:" + t["Key"]: t["Value"] for t in v["TagSet"]}})]
+        total, page = _page(p, views, out_of_range="InvalidParameter")
         return {"TotalCount": total, "AddressSet": page}
 
-    def action_ReleaseAddresses(self, p: dict) -> dict:
+    def _addresses_for_change(self, p: dict, too_many: str) -> list[dict]:
+        """The rows of ``AddressIds`` (all of them checked before anything changes); ``too_many``: the
+        action's code for more than 100 ids."""
         ids = _string_list(p, "AddressIds")
         if not ids:
             raise ApiError("MissingParameter", "The request is missing a required parameter `AddressIds`.")
+        if len(ids) > MAX_LIMIT:
+            raise ApiError(too_many, f"At most {MAX_LIMIT} `AddressIds` are allowed.")
+        rows = []
         for index, address_id in enumerate(ids):
-            _check_id(f"AddressIds.{index}", address_id, "eip")
+            _check_id(f"AddressIds.{index}", address_id, "eip", "InvalidParameterValue.AddressIdMalformed")
             row = self.store.row("SELECT * FROM addresses WHERE address_id = ?", (address_id,))
             if row is None:
                 raise ApiError("InvalidAddressId.NotFound", f"The EIP `{address_id}` does not exist.")
+            self._refuse_if_busy(address_id, "the EIP", "OperationDenied.MutexTaskRunning")
+            rows.append(row)
+        return rows
+
+    def action_ReleaseAddresses(self, p: dict) -> dict:
+        """Asynchronous (EIP task): the EIPs are OFFLINING until the task completes, then gone."""
+        rows = self._addresses_for_change(p, too_many="InvalidParameterValue")  # no specific code documented
+        for row in rows:
             if row["status"] != "UNBIND":
                 raise ApiError("InvalidAddressState",
-                               f"The EIP `{address_id}` is {row['status']} (bound to `{row['instance_id']}`); "
+                               f"The EIP `{row['address_id']}` is {row['status']} (bound to `{row['instance_id']}`); "
                                f"unbind it before releasing it.")
+        ids = [row["address_id"] for row in rows]
         for address_id in ids:
-            self.store.execute("DELETE FROM addresses WHERE address_id = ?", (address_id,))
-        return {"TaskId": self._new_task("ReleaseAddresses", {"kind": "none"}, delay=0)}
+            self.store.execute("UPDATE addresses SET status = 'OFFLINING' WHERE address_id = ?", (address_id,))
+        return {"TaskId": self._new_task("ReleaseAddresses", {"kind": "eips_released", "address_ids": ids}, ids,
+                                         self._request_id)}
+
+    def action_ModifyAddressAttribute(self, p: dict) -> dict:
+        """Synchronous: the EIP's name (the lab ignores EipDirectConnection)."""
+        address_id = _string(p, "AddressId", required=True)
+        _check_id("AddressId", address_id, "eip", "InvalidParameterValue.AddressIdMalformed")
+        name = _string(p, "AddressName")
+        if name is not None and len(name) > MAX_NAME:
+            raise ApiError("InvalidParameterValue.TooLong",
+                           f"The value of parameter `AddressName` is longer than {MAX_NAME} characters.")
+        if self.store.row("SELECT 1 FROM addresses WHERE address_id = ?", (address_id,)) is None:
+            raise ApiError("InvalidAddressId.NotFound", f"The EIP `{address_id}` does not exist.")
+        self._refuse_if_busy(address_id, "the EIP", "OperationDenied.MutexTaskRunning")
+        if name is not None:
+            self.store.execute("UPDATE addresses SET name = ? WHERE address_id = ?", (name, address_id))
+        return {}
+
+    def action_ModifyAddressesBandwidth(self, p: dict) -> dict:
+        """Asynchronous (EIP task): the new bandwidth shows when the task completes."""
+        bandwidth = p.get("InternetMaxBandwidthOut")
+        if bandwidth is None:
+            raise ApiError("MissingParameter", "The request is missing a required parameter `InternetMaxBandwidthOut`.")
+        if isinstance(bandwidth, bool) or not isinstance(bandwidth, int):
+            raise ApiError("InvalidParameter", "The parameter `InternetMaxBandwidthOut` must be an integer.")
+        # A CREATING or OFFLINING EIP has its task running: refused as such by _addresses_for_change.
+        rows = self._addresses_for_change(p, too_many="InvalidParameterValue.LimitExceeded")
+        for row in rows:
+            if not MIN_BANDWIDTH <= bandwidth <= MAX_BANDWIDTH[row["charge_type"]]:
+                raise ApiError("InvalidParameterValue.BandwidthOutOfRange",
+                               f"`InternetMaxBandwidthOut` must be within [{MIN_BANDWIDTH}, "
+                               f"{MAX_BANDWIDTH[row['charge_type']]}] Mbps for {row['charge_type']}.")
+        ids = [row["address_id"] for row in rows]
+        return {"TaskId": self._new_task("ModifyAddressesBandwidth",
+                                         {"kind": "eips_bandwidth", "address_ids": ids, "bandwidth": bandwidth},
+                                         ids, self._request_id)}
 
     # --- the VPC's side of VRRP: learning from gratuitous ARP (R1, R4c, R5) ---------------------------
     def announce(self, vip: str, mac: str | None = None, instance_id: str | None = None) -> dict:

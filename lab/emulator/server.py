@@ -1,262 +1,64 @@
-"""The emulator's HTTP front: Tencent Cloud API 3.0 envelopes over a real HTTP server.
+"""The emulator's HTTP front: Tencent Cloud API 3.0 requests and answers over a real HTTP server.
 
-API: ``POST /`` with a JSON body and the X-TC-* headers, signed with TC3-HMAC-SHA256.
-Every answer is HTTP 200 with ``Content-Type: application/json`` (the SDK only parses errors out
-of that content type) and carries a RequestId.
+API, as Tencent accepts it: TC3-HMAC-SHA256 signed requests, ``POST`` with a JSON (or form) body
+(parameters in a POST's query string are ignored, as Tencent documents) or ``GET`` with the
+parameters flattened in the query string (``Filters.0.Values.0=...``, as the SDKs send them; the
+signature covers the query). Bodies up to 10 MB, GET requests up to 32 KB (Tencent's limits:
+``RequestSizeLimitExceeded`` beyond). Every answer is HTTP 200 with Tencent's JSON envelope, errors
+included (malformed HTTP, other methods, unknown paths: never an HTML page), and every request, rejected
+or not, is in the request log.
 
-Lab admin endpoints (not signed; answered only to loopback clients):
-
-- ``GET  /_lab/calls``            calls per action, mutating vs read; ``POST /_lab/calls/reset``
-- ``GET|POST /_lab/faults``       ``{"throttle": N, "internal_error": N, "latency": seconds,
-                                  "actions": [names]}``: the next N calls (of those actions) fail;
-                                  rates: ``throttle_rate``, ``internal_error_rate``, ``lost_rate``,
-                                  ``slow_rate``, ``per_action``, ``seed`` (see Faults);
-                                  ``POST /_lab/faults/reset`` clears them all
-- ``GET  /_lab/log?since=SEQ&action=NAME``  the request log (parameters minus secrets, outcome);
-                                  ``POST /_lab/log/reset``
-- ``GET|POST /_lab/config``       ``{"task_delay": seconds, "switch_delay": seconds}``
-- ``POST /_lab/announce``         ``{"vip": ..., "mac": ... | "instance_id": ...}``: a gratuitous ARP
-- ``POST /_lab/instances``        ``[{"InstanceId": ..., "MacAddress": ..., "PrivateIpAddress": ...}]``
-- ``GET  /_lab/health``
+The version header picks the service: 2017-03-12 the VPC (actions.py), 2018-08-13 STS (sts.py).
+Also served, to loopback clients only: the lab's admin endpoints (/_lab/..., lab_routes.py) and a
+CVM's instance metadata (/latest/meta-data/cam/security-credentials/..., sts.py).
 """
 
 from __future__ import annotations
 
-import collections
+import contextlib
 import ipaddress
 import json
 import logging
-import random
+import re
+import socket
 import threading
 import time
 import urllib.parse
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+from . import error_codes, lab_routes, sts
 from .actions import MUTATING, ApiError, Vpc
+from .faults import Faults, RateLimiter
+from .request_log import Calls, RequestLog, scrub
 from .signature import AuthError, KeyRing, verify
 
-SERVICE = "vpc"
 API_VERSION = "2017-03-12"
-MAX_BODY = 1 << 20
+MAX_BODY = 10 << 20  # "POST requests signed with TC3-HMAC-SHA256 support up to 10 MB"
+MAX_GET = 32 << 10  # "GET requests support up to 32 KB"
+# GET carries every value as text; these parameters are numbers or booleans in the API's models.
+INT_PARAMS = frozenset({"Limit", "Offset", "AddressCount", "InternetMaxBandwidthOut", "TaskId", "DurationSeconds"})
+BOOL_PARAMS = frozenset({"CheckAssociate"})
+_INDEX = re.compile(r"^\d+$")
 log = logging.getLogger("havip.emulator")
 
 
-class Faults:
-    """Faults to inject into calls; changed at run time through /_lab/faults.
-
-    Two kinds, for the calls of ``actions`` (all actions when empty):
-
-    - counted: the next ``throttle`` calls answer ``RequestLimitExceeded``, then the next
-      ``internal_error`` calls ``InternalError``;
-    - random, by rate in [0, 1]: ``throttle_rate`` (RequestLimitExceeded before the action runs),
-      ``internal_error_rate`` (InternalError before it runs), ``lost_rate`` (the action *runs*, then
-      the answer is an InternalError: what a client that retries without a ClientToken gets wrong),
-      ``slow_rate`` (the share of calls that get ``latency`` seconds added; 1 by default).
-
-    ``per_action`` maps an action name to its own rates (and latency), which replace the global ones
-    for that action: ``{"CreateHaVip": {"throttle_rate": 0.5}}``. ``seed`` makes the draws
-    reproducible. Counted faults come first; a call draws its random faults only when none is due.
-    """
-
-    RATES = ("throttle_rate", "internal_error_rate", "lost_rate", "slow_rate")
-
-    def __init__(self, seed=None):
-        self._lock = threading.Lock()
-        self._random = random.Random(seed)  # noqa: S311 - fault draws, not cryptography
-        self.throttle = 0
-        self.internal_error = 0
-        self.latency = 0.0
-        self.actions: set[str] = set()
-        self.rates = self._default_rates()
-        self.per_action: dict[str, dict] = {}
-
-    @staticmethod
-    def _default_rates() -> dict:
-        return {"throttle_rate": 0.0, "internal_error_rate": 0.0, "lost_rate": 0.0, "slow_rate": 1.0}
-
-    @classmethod
-    def _parse_rates(cls, spec: dict, base: dict, where: str) -> dict:
-        rates = dict(base)
-        for name in cls.RATES:
-            if name in spec:
-                value = spec[name]
-                if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
-                    raise ValueError(f"{where}{name} must be a number within [0, 1]")
-                rates[name] = float(value)
-        if "latency" in spec:
-            rates["latency"] = cls._parse_latency(spec["latency"], where)
-        return rates
-
-    @staticmethod
-    def _parse_latency(value, where: str = "") -> float:
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 60:
-            raise ValueError(f"{where}latency must be a number of seconds within [0, 60]")
-        return float(value)
-
-    def configure(self, spec: dict) -> dict:
-        with self._lock:
-            counts = {}
-            for name in ("throttle", "internal_error"):
-                if name in spec:
-                    value = spec[name]
-                    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-                        raise ValueError(f"{name} must be a non-negative integer")
-                    counts[name] = value
-            latency = self._parse_latency(spec["latency"]) if "latency" in spec else self.latency
-            rates = self._parse_rates(spec, self.rates, "")
-            actions = self.actions
-            if "actions" in spec:
-                actions = spec["actions"] or []
-                if not isinstance(actions, list) or not all(isinstance(a, str) for a in actions):
-                    raise ValueError("actions must be a list of action names")
-                actions = set(actions)
-            per_action = self.per_action
-            if "per_action" in spec:
-                given = spec["per_action"] or {}
-                if not isinstance(given, dict) or not all(isinstance(v, dict) for v in given.values()):
-                    raise ValueError("per_action must map action names to objects of rates")
-                per_action = {action: self._parse_rates(item, self._default_rates(), f"per_action.{action}.")
-                              for action, item in given.items()}
-            if "seed" in spec:
-                if spec["seed"] is not None and (isinstance(spec["seed"], bool) or not isinstance(spec["seed"], int)):
-                    raise ValueError("seed must be an integer or null")
-                self._random.seed(spec["seed"])
-            # Everything is valid: apply it at once.
-            for name, value in counts.items():
-                setattr(self, name, value)
-            self.latency, self.rates, self.actions, self.per_action = latency, rates, actions, per_action
-            return self._snapshot()
-
-    def reset(self) -> dict:
-        with self._lock:
-            self.throttle = self.internal_error = 0
-            self.latency = 0.0
-            self.actions = set()
-            self.rates = self._default_rates()
-            self.per_action = {}
-            return self._snapshot()
-
-    def snapshot(self) -> dict:
-        with self._lock:
-            return self._snapshot()
-
-    def _snapshot(self) -> dict:
-        return {"throttle": self.throttle, "internal_error": self.internal_error, "latency": self.latency,
-                "actions": sorted(self.actions), **self.rates,
-                "per_action": {a: dict(r) for a, r in sorted(self.per_action.items())}}
-
-    def take(self, action: str) -> tuple[float, str | None]:
-        """The latency to add and the fault to answer with: None (answer normally),
-        "RequestLimitExceeded" or "InternalError" (fail before the action runs), or "lost" (run the
-        action, then answer InternalError)."""
-        with self._lock:
-            in_scope = not self.actions or action in self.actions
-            if action in self.per_action:
-                rates = self.per_action[action]
-                latency = rates.get("latency", self.latency)
-            elif in_scope:
-                rates, latency = self.rates, self.latency
-            else:
-                return 0.0, None
-            if latency and self._random.random() >= rates["slow_rate"]:
-                latency = 0.0
-            if in_scope and self.throttle > 0:
-                self.throttle -= 1
-                return latency, "RequestLimitExceeded"
-            if in_scope and self.internal_error > 0:
-                self.internal_error -= 1
-                return latency, "InternalError"
-            draw = self._random.random()
-            for name, fault in (("throttle_rate", "RequestLimitExceeded"), ("internal_error_rate", "InternalError"),
-                                ("lost_rate", "lost")):
-                if draw < rates[name]:
-                    return latency, fault
-                draw -= rates[name]
-            return latency, None
-
-
-class Calls:
-    """Counts API calls per action (every authenticated call, faulted or not)."""
-
-    def __init__(self):
-        self._lock = threading.Lock()
-        self._by_action: collections.Counter = collections.Counter()
-        self._faults: collections.Counter = collections.Counter()
-
-    def record(self, action: str, fault: str | None) -> None:
-        with self._lock:
-            self._by_action[action] += 1
-            if fault:
-                self._faults[fault] += 1
-
-    def reset(self) -> None:
-        with self._lock:
-            self._by_action.clear()
-            self._faults.clear()
-
-    def snapshot(self) -> dict:
-        with self._lock:
-            mutating = sum(n for a, n in self._by_action.items() if a in MUTATING)
-            total = sum(self._by_action.values())
-            return {"total": total, "mutating": mutating, "read": total - mutating,
-                    "by_action": dict(sorted(self._by_action.items())), "faults": dict(sorted(self._faults.items()))}
-
-
-SECRET_WORDS = ("secret", "password", "passwd", "token", "credential", "privatekey")
-NOT_SECRET = frozenset({"clienttoken"})  # an idempotency key, not a credential
-
-
-def scrub(value):
-    """``value`` with every secret-looking field (by name) replaced by "********"."""
-    if isinstance(value, dict):
-        return {k: "********" if _secret_name(k) else scrub(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [scrub(v) for v in value]
-    return value
-
-
-def _secret_name(name) -> bool:
-    folded = str(name).lower().replace("_", "").replace("-", "")
-    return folded not in NOT_SECRET and any(word in folded for word in SECRET_WORDS)
-
-
-class RequestLog:
-    """The last ``size`` API requests: action, parameters minus secrets, outcome, injected fault.
-
-    Every request that reaches ``POST /`` is logged, rejected ones (bad signature...) included;
-    ``seq`` grows by one per entry so that readers can ask for what came after a point."""
-
-    def __init__(self, size: int = 10000):
-        self._lock = threading.Lock()
-        self._entries: collections.deque = collections.deque(maxlen=size)
-        self._seq = 0
-
-    def record(self, **entry) -> None:
-        with self._lock:
-            self._seq += 1
-            self._entries.append({"seq": self._seq, **entry})
-
-    def reset(self) -> None:
-        with self._lock:
-            self._entries.clear()
-
-    def snapshot(self, since: int = 0, action: str | None = None) -> dict:
-        with self._lock:
-            entries = [dict(e) for e in self._entries if e["seq"] > since and (action is None or e["action"] == action)]
-            return {"last_seq": self._seq, "entries": entries}
+class Dropped(Exception):
+    """The "drop" fault: the action ran; the connection closes without an answer."""
 
 
 class EmulatorServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
 
-    def __init__(self, address, vpc: Vpc, keys: KeyRing, clock=time.time):
+    def __init__(self, address, vpc: Vpc, keys: KeyRing, clock=time.time, roles=sts.DEFAULT_ROLES):
         super().__init__(address, Handler)
         self.vpc = vpc
         self.keys = keys
         self.clock = clock
+        self.sts = sts.Sts(keys, roles, clock=clock)
         self.faults = Faults()
+        self.rate_limiter = RateLimiter()
         self.calls = Calls()
         self.log = RequestLog()
 
@@ -265,30 +67,81 @@ class EmulatorServer(ThreadingHTTPServer):
         host, port = self.server_address[:2]
         return f"http://{host}:{port}"
 
+    def service(self, version: str | None):
+        """(signing service name, actions object) of an API version, or None."""
+        return {API_VERSION: ("vpc", self.vpc), sts.API_VERSION: (sts.SERVICE, self.sts)}.get(version or "")
+
+
+def unflatten(pairs: list[tuple[str, str]]) -> dict:
+    """``[("Filters.0.Name", "vpc-id"), ("Filters.0.Values.0", "vpc-1"), ("Limit", "10")]`` ->
+    ``{"Filters": [{"Name": "vpc-id", "Values": ["vpc-1"]}], "Limit": 10}``: the SDKs' GET encoding
+    undone, numbers and booleans of the models restored (a bad one stays text: the action refuses it)."""
+    tree: dict = {}
+    for key, value in pairs:
+        parts = key.split(".")
+        node = tree
+        for part in parts[:-1]:
+            node = node.setdefault(part, {})
+            if not isinstance(node, dict):
+                raise ApiError("InvalidParameter", f"The parameter `{key}` conflicts with another one.")
+        if parts[-1] in node:
+            raise ApiError("InvalidParameter", f"The parameter `{key}` is given twice.")
+        node[parts[-1]] = _typed(parts[-1], value)
+    return _lists(tree, "")
+
+
+def _typed(name: str, value: str):
+    if name in INT_PARAMS and re.fullmatch(r"-?\d{1,18}", value):
+        return int(value)
+    if name in BOOL_PARAMS and value.lower() in ("true", "false"):
+        return value.lower() == "true"
+    return value
+
+
+def _lists(node, where: str):
+    if not isinstance(node, dict):
+        return node
+    if node and all(_INDEX.match(k) for k in node):
+        indexes = sorted(int(k) for k in node)
+        if indexes != list(range(len(indexes))):
+            raise ApiError("InvalidParameter", f"The list `{where}` has missing indexes.")
+        return [_lists(node[str(i)], f"{where}.{i}") for i in indexes]
+    return {k: _lists(v, f"{where}.{k}".lstrip(".")) for k, v in node.items()}
+
 
 class Handler(BaseHTTPRequestHandler):
     server: EmulatorServer
-    _fault: str | None = None
     protocol_version = "HTTP/1.1"
     wbufsize = -1  # headers and body leave in one write (no Nagle/delayed-ACK stall); flushed per request
+    _fault: str | None = None
+    _drop_after = 0.0
 
     def log_message(self, format, *args):
         log.debug("%s %s", self.client_address[0], format % args)
 
     # --- plumbing ------------------------------------------------------------------------------------
-    def _send(self, status: int, payload) -> None:
-        body = json.dumps(payload).encode("utf-8")
+    def _send(self, status: int, payload, content_type: str = "application/json") -> None:
+        body = payload.encode("utf-8") if isinstance(payload, str) else json.dumps(payload).encode("utf-8")
         self.send_response(status)
-        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))
+        if self.close_connection:
+            self.send_header("Connection", "close")
         self.end_headers()
-        self.wfile.write(body)
+        if self.command != "HEAD":
+            self.wfile.write(body)
 
-    def _body(self) -> bytes:
-        length = int(self.headers.get("Content-Length") or 0)
-        if length > MAX_BODY:
-            raise ApiError("InvalidParameter", "The request body is too large.")
-        return self.rfile.read(length) if length else b""
+    def send_error(self, code, message=None, explain=None):
+        """http.server's own refusals (malformed request line, header too long, unknown method)
+        answered as Tencent does: its JSON error, never an HTML page; logged like any request."""
+        self.close_connection = True
+        if not hasattr(self, "headers"):  # the request line itself was bad: no headers were read
+            self.headers = {}
+        self.command = getattr(self, "command", None) or "GET"
+        self.path = getattr(self, "path", None) or "/"
+        api_code = "RequestSizeLimitExceeded" if code in (413, 414, 431) else "UnsupportedProtocol"
+        self._answer_error(api_code, f"The HTTP request was refused ({code} {message or ''}).".replace(" )", ")"),
+                           str(uuid.uuid4()), time.monotonic(), b"")
 
     def _is_loopback(self) -> bool:
         try:
@@ -297,89 +150,164 @@ class Handler(BaseHTTPRequestHandler):
             return False
 
     def do_GET(self):
-        if self.path.startswith("/_lab/"):
+        path = self.path.partition("?")[0]
+        if path.startswith("/_lab/"):
             return self._admin("GET", b"")
-        return self._send(404, {"error": "POST / for the API, /_lab/... for the lab"})
+        if path.startswith(sts.METADATA_PREFIX):
+            return self._metadata(path)
+        return self._api()
 
     def do_POST(self):
-        try:
-            body = self._body()
-        except (ValueError, ApiError):
-            return self._send(400, {"error": "bad request body"})
         if self.path.startswith("/_lab/"):
-            return self._admin("POST", body)
-        return self._api(body)
+            length = int(self.headers.get("Content-Length") or 0)
+            if length > MAX_BODY:
+                self.close_connection = True
+                return self._send(413, {"error": "request body too large"})
+            return self._admin("POST", self.rfile.read(length) if length else b"")
+        return self._api()
+
+    def _unsupported(self):
+        self.close_connection = True
+        self._answer_error("UnsupportedProtocol", f"The HTTP method {self.command} is not supported: GET or POST.",
+                           str(uuid.uuid4()), time.monotonic(), b"")
+
+    do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = _unsupported
 
     # --- the API ------------------------------------------------------------------------------------
-    def _api(self, body: bytes) -> None:
+    def _read_body(self) -> bytes:
+        try:
+            length = int(self.headers.get("Content-Length") or 0)
+        except ValueError:
+            self.close_connection = True
+            raise ApiError("UnsupportedProtocol", "The Content-Length header is not a number.") from None
+        if length > MAX_BODY:
+            self.close_connection = True  # the body is left unread
+            raise ApiError("RequestSizeLimitExceeded", f"The request body exceeds {MAX_BODY >> 20} MB.")
+        return self.rfile.read(length) if length > 0 else b""
+
+    def _api(self) -> None:
         request_id = str(uuid.uuid4())
         started = time.monotonic()
         action = self.headers.get("X-TC-Action") or ""
-        code, message, result = None, "", None
         self._fault = None
+        body = b""
         try:
-            path, _sep, query = self.path.partition("?")
-            verify(self.server.keys, SERVICE, method=self.command, uri=path, query=query, headers=self.headers,
-                   body=body, now=self.server.clock())
-            result = self._handle(action, body)
-        except AuthError as exc:
-            code, message = exc.code, exc.message
-        except ApiError as exc:
-            code, message = exc.code, exc.message
+            body = self._read_body()
+            result = self._handle(action, body, request_id)
+        except (AuthError, ApiError) as exc:
+            return self._answer_error(exc.code, exc.message, request_id, started, body)
+        except Dropped:
+            return self._drop(request_id, started, body)
         except Exception:  # a bug in the emulator: answer like the cloud does, log the trace
             log.exception("internal error in %s", action)
-            code, message = "InternalError", "An internal error occurred."
-        if code is None:
-            request_id = result.pop("RequestId", None) or request_id
-            payload = {"Response": {**result, "RequestId": request_id}}
-        else:
-            payload = {"Response": {"Error": {"Code": code, "Message": message}, "RequestId": request_id}}
-        elapsed = (time.monotonic() - started) * 1000
-        log.info("%s %s %s %.0fms", action or "-", code or "OK", request_id, elapsed)
-        self.server.log.record(time=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), action=action,
-                               region=self.headers.get("X-TC-Region") or "", params=_params_for_log(body),
-                               outcome=code or "OK", fault=self._fault, request_id=request_id,
-                               mutating=action in MUTATING, ms=round(elapsed, 1))
-        self._send(200, payload)
+            return self._answer_error("InternalError", "An internal error occurred.", request_id, started, body)
+        request_id = result.pop("RequestId", None) or request_id
+        self._record("OK", request_id, started, body)
+        self._send(200, {"Response": {**result, "RequestId": request_id}})
 
-    def _handle(self, action: str, body: bytes) -> dict:
-        if not action:
-            raise ApiError("MissingParameter", "The request is missing the X-TC-Action header.")
-        if not hasattr(self.server.vpc, "action_" + action):
-            self.server.calls.record(action, None)
-            raise ApiError("InvalidAction", f"The action `{action}` does not exist.")
-        if self.headers.get("X-TC-Version") != API_VERSION:
-            raise ApiError("NoSuchVersion", f"The API version must be {API_VERSION} for the vpc service.")
-        region = self.headers.get("X-TC-Region")
-        if not region:
-            raise ApiError("MissingParameter", "The request is missing the region (X-TC-Region).")
-        if region != self.server.vpc.region:
-            raise ApiError("UnsupportedRegion", f"The region `{region}` is not served by this emulator "
-                                                f"(it emulates `{self.server.vpc.region}`).")
+    def _answer_error(self, code: str, message: str, request_id: str, started: float, body: bytes) -> None:
+        self._record(code, request_id, started, body)
+        self._send(200, {"Response": {"Error": {"Code": code, "Message": message}, "RequestId": request_id}})
+
+    def _drop(self, request_id: str, started: float, body: bytes) -> None:
+        self._record("dropped", request_id, started, body)
+        if self._drop_after:
+            time.sleep(self._drop_after)
+        self.close_connection = True
+        with contextlib.suppress(OSError):
+            self.connection.shutdown(socket.SHUT_RDWR)
+
+    def _record(self, outcome: str, request_id: str, started: float, body: bytes) -> None:
+        elapsed = (time.monotonic() - started) * 1000
+        action = self.headers.get("X-TC-Action") or ""
+        log.info("%s %s %s %.0fms", action or "-", outcome, request_id, elapsed)
+        self.server.log.record(time=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), action=action,
+                               region=self.headers.get("X-TC-Region") or "", method=self.command,
+                               params=self._params_for_log(body), outcome=outcome, fault=self._fault,
+                               request_id=request_id, mutating=action in MUTATING, ms=round(elapsed, 1))
+
+    def _params(self, body: bytes) -> dict:
+        """The request's parameters: GET from the query string, POST from the body (JSON or form)."""
+        if self.command == "GET":
+            return unflatten(urllib.parse.parse_qsl(self.path.partition("?")[2], keep_blank_values=True))
+        content_type = (self.headers.get("Content-Type") or "").split(";")[0].strip().lower()
+        if content_type == "application/x-www-form-urlencoded":
+            return unflatten(urllib.parse.parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
         try:
             params = json.loads(body or b"{}")
         except ValueError:
             raise ApiError("InvalidParameter", "The request body is not valid JSON.") from None
-        latency, fault = self.server.faults.take(action)
+        if not isinstance(params, dict):
+            raise ApiError("InvalidParameter", "The request body must be a JSON object.")
+        return params
+
+    def _params_for_log(self, body: bytes):
+        try:
+            return scrub(self._params(body))
+        except ApiError:
+            return "(not parseable)"
+
+    def _handle(self, action: str, body: bytes, request_id: str) -> dict:
+        """Check the request (size, signature, version, action, region, rate), then run it with its faults."""
+        name, actions = self._admit(action, body)
+        params = self._params(body)
+        latency, fault, self._drop_after = self.server.faults.take(action)
         self.server.calls.record(action, fault)
         self._fault = fault
         if latency:
             time.sleep(latency)
-        if fault == "RequestLimitExceeded":
-            raise ApiError(fault, "Your current request times exceeds the limit (lab fault injection).")
-        if fault == "InternalError":
-            raise ApiError(fault, "An internal error occurred (lab fault injection).")
-        result = self.server.vpc.dispatch(action, params)
+        if fault == "mutex":
+            raise ApiError(error_codes.mutex_code(action),
+                           "A mutually exclusive task is running on the resource (lab fault injection).")
+        if fault not in (None, "lost", "drop"):
+            raise ApiError(fault, f"{fault} (lab fault injection).")
+        if name == "vpc":
+            result = self.server.vpc.dispatch(action, params, request_id)
+        else:
+            result = getattr(actions, "action_" + action)(params)
         if fault == "lost":  # the action ran; its answer is lost on the way back
             raise ApiError("InternalError", "An internal error occurred (lab fault injection: the action ran).")
+        if fault == "drop":
+            raise Dropped
         return result
 
-    # --- the lab's admin endpoints ---------------------------------------------------------------------
+    def _admit(self, action: str, body: bytes):
+        """(service name, its actions) of an acceptable request, or the ApiError/AuthError refusing it."""
+        if self.command == "GET" and len(self.path) > MAX_GET:
+            raise ApiError("RequestSizeLimitExceeded", f"A GET request may not exceed {MAX_GET >> 10} KB.")
+        service = self.server.service(self.headers.get("X-TC-Version"))
+        path, _sep, query = self.path.partition("?")
+        key = verify(self.server.keys, service[0] if service else "vpc", method=self.command, uri=path,
+                     query=query if self.command == "GET" else "", headers=self.headers, body=body,
+                     now=self.server.clock())
+        if not action:
+            raise ApiError("MissingParameter", "The request is missing the X-TC-Action header.")
+        if service is None:
+            raise ApiError("NoSuchVersion", f"The API version must be {API_VERSION} (vpc) or {sts.API_VERSION} (sts).")
+        name, actions = service
+        if not hasattr(actions, "action_" + action):
+            self.server.calls.record(action, None)
+            raise ApiError("InvalidAction", f"The action `{action}` does not exist in {name}.")
+        region = self.headers.get("X-TC-Region")
+        if name == "vpc":
+            if not region:
+                raise ApiError("MissingParameter", "The request is missing the region (X-TC-Region).")
+            if region != self.server.vpc.region:
+                raise ApiError("UnsupportedRegion", f"The region `{region}` is not served by this emulator "
+                                                    f"(it emulates `{self.server.vpc.region}`).")
+        if not self.server.rate_limiter.allow(key.secret_id, action):
+            self._fault = "rate_limit"
+            self.server.calls.record(action, "rate_limit")
+            raise ApiError("RequestLimitExceeded", f"Your requests of {action} exceed the per-second limit "
+                                                   f"({self.server.rate_limiter.limit(action)}).")
+        return name, actions
+
+    # --- loopback-only endpoints -----------------------------------------------------------------------
     def _admin(self, method: str, body: bytes) -> None:
         if not self._is_loopback():
             return self._send(403, {"error": "lab endpoints are served to loopback clients only"})
         path, _sep, query = self.path.partition("?")
-        handler = _ADMIN_ROUTES.get((method, path.rstrip("/")))
+        handler = lab_routes.ROUTES.get((method, path.rstrip("/")))
         if handler is None:
             return self._send(404, {"error": f"no lab endpoint {method} {self.path}"})
         try:
@@ -388,90 +316,11 @@ class Handler(BaseHTTPRequestHandler):
         except ValueError as exc:  # json.JSONDecodeError is a ValueError too
             return self._send(400, {"error": str(exc)})
 
-
-def _admin_config(server: EmulatorServer, spec) -> dict:
-    spec = _object(spec)
-    known = {"task_delay", "switch_delay"}
-    if not spec or set(spec) - known:
-        raise ValueError(f"config takes {sorted(known)}")
-    for name in sorted(spec):
-        delay = spec[name]
-        if isinstance(delay, bool) or not isinstance(delay, (int, float)) or not 0 <= delay <= 600:
-            raise ValueError(f"{name} must be a number of seconds within [0, 600]")
-    for name in sorted(spec):
-        setattr(server.vpc, name, float(spec[name]))
-    return _admin_config_view(server)
-
-
-def _admin_announce(server: EmulatorServer, spec) -> dict:
-    spec = _object(spec)
-    if not isinstance(spec.get("vip"), str) or not (spec.get("mac") or spec.get("instance_id")):
-        raise ValueError("announce needs 'vip' and one of 'mac' or 'instance_id'")
-    result = server.vpc.announce(spec["vip"], mac=spec.get("mac"), instance_id=spec.get("instance_id"))
-    log.info("announce %s from %s: %s", spec["vip"], spec.get("mac") or spec.get("instance_id"), result)
-    return result
-
-
-def _admin_instances(server: EmulatorServer, spec) -> dict:
-    updated = []
-    for item in spec if isinstance(spec, list) else [spec]:
-        entry = _object(item)
-        if not server.vpc.store.set_instance(entry.get("InstanceId", ""), mac=entry.get("MacAddress"),
-                                             private_ip=entry.get("PrivateIpAddress")):
-            raise ValueError(f"unknown instance {entry.get('InstanceId')!r}")
-        updated.append(entry["InstanceId"])
-    return {"updated": updated}
-
-
-def _admin_config_view(server: EmulatorServer) -> dict:
-    return {"task_delay": server.vpc.task_delay, "switch_delay": server.vpc.switch_delay}
-
-
-def _admin_log(server: EmulatorServer, spec) -> dict:
-    since = spec.get("since", "0")
-    if not str(since).isdigit():
-        raise ValueError("since must be a non-negative integer (a seq of the log)")
-    return server.log.snapshot(since=int(since), action=spec.get("action") or None)
-
-
-def _admin_reset_log(server: EmulatorServer, _spec) -> dict:
-    server.log.reset()
-    return server.log.snapshot()
-
-
-def _admin_reset_calls(server: EmulatorServer, _spec) -> dict:
-    server.calls.reset()
-    return server.calls.snapshot()
-
-
-_ADMIN_ROUTES = {
-    ("GET", "/_lab/health"): lambda server, _spec: {"ok": True, "region": server.vpc.region},
-    ("GET", "/_lab/calls"): lambda server, _spec: server.calls.snapshot(),
-    ("POST", "/_lab/calls/reset"): _admin_reset_calls,
-    ("GET", "/_lab/faults"): lambda server, _spec: server.faults.snapshot(),
-    ("POST", "/_lab/faults"): lambda server, spec: server.faults.configure(_object(spec)),
-    ("POST", "/_lab/faults/reset"): lambda server, _spec: server.faults.reset(),
-    ("GET", "/_lab/log"): _admin_log,
-    ("POST", "/_lab/log/reset"): _admin_reset_log,
-    ("GET", "/_lab/config"): lambda server, _spec: _admin_config_view(server),
-    ("POST", "/_lab/config"): _admin_config,
-    ("POST", "/_lab/announce"): _admin_announce,
-    ("POST", "/_lab/instances"): _admin_instances,
-}
-
-
-def _params_for_log(body: bytes):
-    try:
-        params = json.loads(body or b"{}")
-    except ValueError:
-        return "(not JSON)"
-    return scrub(params)
-
-
-def _object(value) -> dict:
-    if not isinstance(value, dict):
-        raise ValueError("a JSON object is expected")
-    return value
+    def _metadata(self, path: str) -> None:
+        if not self._is_loopback():
+            return self._send(403, "Forbidden", "text/plain")
+        status, content_type, body = self.server.sts.metadata(path)
+        return self._send(status, body, content_type)
 
 
 def serve_in_thread(server: EmulatorServer) -> threading.Thread:

@@ -15,6 +15,7 @@ import hmac
 import json
 import os
 import re
+import threading
 from dataclasses import dataclass
 
 ALGORITHM = "TC3-HMAC-SHA256"
@@ -39,6 +40,7 @@ class Key:
     secret_id: str
     secret_key: str
     token: str | None = None  # when set, requests must carry this X-TC-Token
+    expires: float | None = None  # temporary keys (STS, instance metadata): Unix time they stop working
 
     def __repr__(self) -> str:  # never print the secret key
         return f"Key(secret_id={self.secret_id!r})"
@@ -49,15 +51,19 @@ class KeyRing:
 
     def __init__(self, keys: list[Key] | None = None):
         self._keys = {k.secret_id: k for k in keys or []}
+        self._lock = threading.Lock()  # STS adds keys while requests are checked
 
     def __len__(self) -> int:
-        return len(self._keys)
+        with self._lock:
+            return len(self._keys)
 
     def get(self, secret_id: str) -> Key | None:
-        return self._keys.get(secret_id)
+        with self._lock:
+            return self._keys.get(secret_id)
 
     def add(self, key: Key) -> None:
-        self._keys[key.secret_id] = key
+        with self._lock:
+            self._keys[key.secret_id] = key
 
     @classmethod
     def from_mapping(cls, data: dict) -> KeyRing:
@@ -116,7 +122,8 @@ def verify(keys: KeyRing, service: str, *, method: str, uri: str, query: str, he
            now: float) -> Key:
     """Check one request; return the caller's Key or raise AuthError with Tencent's code.
 
-    ``headers`` is any case-insensitive mapping (http.client's message object is one).
+    ``headers`` is any case-insensitive mapping (http.client's message object is one). ``query`` is
+    the query string as sent (GET: the parameters; POST: empty, Tencent ignores it).
     """
     authorization = headers.get("Authorization") or ""
     match = _AUTH_RE.match(authorization.strip())
@@ -149,4 +156,6 @@ def verify(keys: KeyRing, service: str, *, method: str, uri: str, query: str, he
                         "The provided credentials could not be validated. Please check your signature is correct.")
     if key.token is not None and headers.get("X-TC-Token") != key.token:
         raise AuthError("AuthFailure.TokenFailure", "The session token (X-TC-Token) is missing or invalid.")
+    if key.expires is not None and now >= key.expires:
+        raise AuthError("AuthFailure.TokenFailure", "The temporary credentials have expired.")
     return key

@@ -53,7 +53,8 @@ CREATE TABLE IF NOT EXISTS client_tokens (action TEXT NOT NULL, token TEXT NOT N
 CREATE TABLE IF NOT EXISTS pending_moves (havip_id TEXT PRIMARY KEY, instance_id TEXT NOT NULL,
     ready_at REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS tasks (task_id TEXT PRIMARY KEY, action TEXT NOT NULL, status TEXT NOT NULL,
-    ready_at REAL NOT NULL, effect TEXT NOT NULL, output TEXT NOT NULL DEFAULT '');
+    ready_at REAL NOT NULL, effect TEXT NOT NULL, output TEXT NOT NULL DEFAULT '',
+    resources TEXT NOT NULL DEFAULT '[]');
 """
 
 
@@ -75,6 +76,9 @@ class Store:
         self._conn.row_factory = sqlite3.Row
         with self._lock:
             self._conn.executescript(SCHEMA)
+            columns = {row[1] for row in self._conn.execute("PRAGMA table_info(tasks)")}
+            if "resources" not in columns:  # a database written before tasks knew their resources
+                self._conn.execute("ALTER TABLE tasks ADD COLUMN resources TEXT NOT NULL DEFAULT '[]'")
         self._seq = 0
 
     def close(self) -> None:
@@ -138,6 +142,7 @@ class Store:
             if not isinstance(region, str) or not region:
                 raise WorldError("world: 'region' is required")
             self.set_meta("region", region)
+            self._load_quotas(world.get("quotas") or {})
             for vpc in world.get("vpcs", []):
                 ipaddress.ip_network(vpc["CidrBlock"])
                 self.execute("INSERT INTO vpcs VALUES (?, ?, ?, ?)",
@@ -165,6 +170,12 @@ class Store:
                     raise WorldError(f"world: EIP {ip} is outside {EIP_RANGE} (the only range lab EIPs may use)")
                 self.execute("INSERT INTO eip_pool VALUES (?)", (ip,))
             self.set_meta("seeded", "1")
+
+    def _load_quotas(self, quotas: dict) -> None:
+        for name, value in quotas.items():
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise WorldError(f"world: quota {name!r} must be a non-negative integer")
+            self.set_meta("quota." + name, str(value))
 
     def set_instance(self, instance_id: str, mac: str | None = None, private_ip: str | None = None) -> bool:
         with self.transaction():

@@ -64,10 +64,8 @@ eips:
       tags: {}
 """
 
-from ansible_collections.havip.tencentcloud.plugins.module_utils.tencentcloud import (  # noqa: E402 - after the docs, as Ansible requires
-    TencentCloudModule,
-    address_to_dict,
-)
+from ansible_collections.havip.tencentcloud.plugins.module_utils.eip import address_to_dict  # noqa: E402 - after the docs, as Ansible requires
+from ansible_collections.havip.tencentcloud.plugins.module_utils.tencentcloud import TencentCloudModule  # noqa: E402
 
 
 def main():

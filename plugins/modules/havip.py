@@ -11,8 +11,13 @@ description:
   - Ensures a high-availability virtual IP (HAVIP) of a Tencent Cloud VPC exists, or not (guide step R1).
   - The HAVIP is found by O(id), else by O(name) within O(vpc_id); the module fails when several HAVIPs
     of the VPC carry that name.
-  - A new HAVIP is created with a C(ClientToken) derived from the region, VPC, name, subnet and address,
-    so a create that is retried (by the module, or by re-running the task) never makes two HAVIPs.
+  - A new HAVIP is created with a C(ClientToken) of this invocation, reused only by the retries of that
+    call, so a lost answer never makes two HAVIPs; a re-run finds the HAVIP by name.
+  - C(DeleteHaVip) is asynchronous; the module polls C(DescribeVpcTaskResult) and waits until the HAVIP
+    is gone.
+  - In check mode a HAVIP to be created gets the placeholder id C(planned-havip-NAME) (and, without
+    O(address), the address C(planned-vip-NAME)), which M(havip.tencentcloud.havip_eip) in check mode
+    accepts as planned.
   - A given O(address) is checked against the subnet's CIDR before anything is created (R1).
   - Which node holds the HAVIP is not set here; the VPC learns it from the gratuitous ARP of the VRRP
     master (R4c, R5). O(associated_instances) only limits where it may float.
@@ -65,20 +70,29 @@ options:
     type: str
   check_associate:
     description:
-      - Whether the VPC checks the drift range when the HAVIP moves (C(CheckAssociate)). Only set on creation.
+      - Whether the VPC checks the drift range when the HAVIP moves (C(CheckAssociate)). Set on creation;
+        a different value on an existing HAVIP is an error (the API cannot change it).
     type: bool
   associated_instances:
     description:
       - The drift range, the CVM instances (C(ins-...)) or ENIs (C(eni-...)) the HAVIP may float to
         (at most 10). The module associates and disassociates instances to reach exactly this set.
+      - Every instance must exist and have a network interface in the HAVIP's subnet (R1); this is
+        checked before any change. New instances are added before old ones are removed, so a failure
+        never leaves a node out of the range.
       - When omitted, the drift range is left as it is.
     type: list
     elements: str
   tags:
     description:
       - Tags set when the HAVIP is created. Tags of an existing HAVIP are not changed (Tencent Cloud
-        manages them through its tag service); a difference is reported as a warning.
+        manages them through its tag service); a difference is an error naming this option.
     type: dict
+  wait_timeout:
+    description:
+      - How long to wait for each asynchronous task and end state, in seconds (1 - 3600).
+    type: int
+    default: 300
 """
 
 EXAMPLES = r"""
@@ -169,20 +183,36 @@ havip:
       description: Tags.
       type: dict
       sample: {app: web}
+calls:
+  description: Every change the module sent, in order, with its outcome (V(OK), V(goal already reached) when
+    a lost answer's change was found applied, or the error code).
+  returned: always
+  type: list
+  elements: dict
+  sample: [{action: DeleteHaVip, havip_id: havip-9o233uri, outcome: OK, request_id: 8d6a5f5e-1111-2222-3333}]
 """
 
-from ansible_collections.havip.tencentcloud.plugins.module_utils.tencentcloud import (  # noqa: E402 - after the docs, as Ansible requires
-    NOT_FOUND_CODES,
-    TencentCloudModule,
-    TencentCloudSDKException,
-    api_tags,
+from ansible_collections.havip.tencentcloud.plugins.module_utils.havip import (  # noqa: E402 - after the docs, as Ansible requires
+    MAX_DRIFT_RANGE,
+    association_type,
     check_address_in_subnet,
-    client_token,
+    describe_havip,
+    drift_range,
+    find_havip_by_name,
     havip_to_dict,
-    snake_tags,
+    instance_subnets,
+    wait_havip_gone,
 )
-
-MAX_TOKEN_GENERATIONS = 3
+from ansible_collections.havip.tencentcloud.plugins.module_utils.tasks import wait_vpc_task  # noqa: E402
+from ansible_collections.havip.tencentcloud.plugins.module_utils.tencentcloud import (  # noqa: E402
+    PLANNED,
+    TencentCloudModule,
+    api_tags,
+    is_planned,
+    new_client_token,
+    snake_tags,
+    wanted_tags,
+)
 
 
 class HavipManager:
@@ -191,28 +221,17 @@ class HavipManager:
         self.params = module.params
         self.changed = False
 
-    # --- finding ------------------------------------------------------------------------------
-    def describe(self, havip_id):
-        found = self.module.describe_all("DescribeHaVips", {"HaVipIds": [havip_id]}, "HaVipSet",
-                                         empty_on=NOT_FOUND_CODES)
-        return found[0] if found else None
-
     def find(self):
         p = self.params
         if p["id"]:
-            return self.describe(p["id"])
+            if is_planned(p["id"]):
+                self.module.fail_json(msg=f"id {p['id']!r} is a placeholder of a check-mode run, not a HAVIP")
+            return describe_havip(self.module, p["id"])
         if not p["name"] or not p["vpc_id"]:
             self.module.fail_json(msg="give id, or name together with vpc_id, to find the HAVIP")
-        filters = [{"Name": "havip-name", "Values": [p["name"]]}, {"Name": "vpc-id", "Values": [p["vpc_id"]]}]
-        found = [h for h in self.module.describe_all("DescribeHaVips", {"Filters": filters}, "HaVipSet")
-                 if h.get("HaVipName") == p["name"] and h.get("VpcId") == p["vpc_id"]]
-        if len(found) > 1:
-            ids = [h["HaVipId"] for h in found]
-            self.module.fail_json(msg=f"name {p['name']!r} matches {len(ids)} HAVIPs in {p['vpc_id']} "
-                                      f"({', '.join(ids)}): give id to pick one", havip_ids=ids)
-        return found[0] if found else None
+        return find_havip_by_name(self.module, p["name"], p["vpc_id"])
 
-    # --- creating -------------------------------------------------------------------------------
+    # --- validating -------------------------------------------------------------------------------
     def subnet_of_create(self):
         p = self.params
         if p["subnet_id"]:
@@ -241,8 +260,39 @@ class HavipManager:
         if problem:
             self.module.fail_json(msg=f"address {p['address']} cannot be used in subnet {subnet['SubnetId']}: "
                                       f"{problem}")
+        if p["associated_instances"]:
+            self.validate_drift_range(subnet["SubnetId"])
         return subnet
 
+    def validate_drift_range(self, subnet_id, current=()):
+        """R1: every instance of associated_instances exists and has an ENI in the HAVIP's subnet,
+        checked before any change (those already in the drift range passed this check when added:
+        an unchanged range costs no call)."""
+        wanted = list(dict.fromkeys(self.params["associated_instances"]))
+        for instance_id in wanted:
+            if association_type(instance_id) is None:
+                self.module.fail_json(msg=f"associated_instances: {instance_id!r} is neither a CVM (ins-...) "
+                                          "nor an ENI (eni-...)")
+        if len(wanted) > MAX_DRIFT_RANGE:
+            self.module.fail_json(msg=f"associated_instances: {len(wanted)} instances, a drift range holds at most "
+                                      f"{MAX_DRIFT_RANGE}")
+        new = [i for i in wanted if i not in current]
+        if not new:
+            return wanted
+        subnets = instance_subnets(self.module, new)
+        unknown = [i for i in new if i not in subnets]
+        if unknown:
+            self.module.fail_json(msg=f"associated_instances: {', '.join(unknown)} not found (no network interface "
+                                      "in this region); nothing was changed (R1)")
+        elsewhere = [i for i in new if subnet_id not in subnets[i]]
+        if elsewhere:
+            self.module.fail_json(msg="associated_instances: {} not in the HAVIP's subnet {} (in {}); a HAVIP "
+                                      "floats only within its subnet, nothing was changed (R1)".format(
+                                          ", ".join(elsewhere), subnet_id,
+                                          ", ".join(sorted(s for i in elsewhere for s in subnets[i]))))
+        return wanted
+
+    # --- creating -------------------------------------------------------------------------------
     def create(self):
         p = self.params
         subnet = self.validate_create()
@@ -256,93 +306,91 @@ class HavipManager:
         if p["tags"]:
             request["Tags"] = api_tags(p["tags"])
         if p["associated_instances"]:
-            request["HaVipAssociationSet"] = [self.association(i) for i in p["associated_instances"]]
+            request["HaVipAssociationSet"] = [{"InstanceId": i, "InstanceType": association_type(i)}
+                                              for i in dict.fromkeys(p["associated_instances"])]
         self.changed = True
         if self.module.check_mode:
+            # Placeholders the next module accepts as planned in check mode (never looked up).
             return {
-                "HaVipId": "", "HaVipName": p["name"], "Vip": p["address"] or "(assigned on creation)",
+                "HaVipId": PLANNED + "havip-" + p["name"], "HaVipName": p["name"],
+                "Vip": p["address"] or PLANNED + "vip-" + p["name"],
                 "VpcId": p["vpc_id"], "SubnetId": subnet["SubnetId"], "State": "UNBIND",
                 "CheckAssociate": bool(p["check_associate"]), "TagSet": request.get("Tags", []),
                 "HaVipAssociationSet": [{"InstanceId": i} for i in p["associated_instances"] or []],
             }
-        for generation in range(MAX_TOKEN_GENERATIONS):
-            request["ClientToken"] = client_token("CreateHaVip", p["region"], p["vpc_id"], p["name"],
-                                                  subnet["SubnetId"], p["address"] or "", generation)
-            try:
-                created = self.module.call("CreateHaVip", request)["HaVip"]
-            except TencentCloudSDKException as exc:
-                self.module.fail_sdk(exc, "CreateHaVip",
-                                     msg=f"cannot create HAVIP {p['name']!r} in {subnet['SubnetId']}")
-            current = self.describe(created["HaVipId"])
-            if current is not None:
-                return current
-            # The token answered with a HAVIP that was deleted since (same name re-created): next one.
-        self.module.fail_json(msg="CreateHaVip kept answering with deleted HAVIPs for {!r}".format(p["name"]))
-
-    @staticmethod
-    def association_type(instance_id):
-        if instance_id.startswith("ins-"):
-            return "CVM"
-        if instance_id.startswith("eni-"):
-            return "ENI"
-        return None
-
-    def association(self, instance_id, havip_id=None):
-        kind = self.association_type(instance_id)
-        if kind is None:
-            self.module.fail_json(msg=f"associated_instances: {instance_id!r} is neither a CVM (ins-...) "
-                                      "nor an ENI (eni-...)")
-        item = {"InstanceId": instance_id, "InstanceType": kind}
-        if havip_id:
-            item["HaVipId"] = havip_id
-        return item
+        # One token for this invocation, reused only by the retries of this call: a lost answer
+        # never makes two HAVIPs, and the next run finds the HAVIP by name.
+        request["ClientToken"] = new_client_token()
+        created = self.module.mutate("CreateHaVip", request,
+                                     msg=f"cannot create HAVIP {p['name']!r} in {subnet['SubnetId']}",
+                                     report={"name": p["name"]})["HaVip"]
+        self.module.calls[-1]["havip_id"] = created["HaVipId"]
+        return self.module.wait_until(lambda: describe_havip(self.module, created["HaVipId"]),
+                                      p["wait_timeout"], f"HAVIP {created['HaVipId']} to be listed")
 
     # --- updating -------------------------------------------------------------------------------
-    def check_immutable(self, havip):
+    def refuse_unchangeable(self, havip):
+        """What the VPC API cannot change on an existing HAVIP, refused before any change."""
         p = self.params
         for option, key in (("vpc_id", "VpcId"), ("subnet_id", "SubnetId"), ("address", "Vip")):
             if p[option] and p[option] != havip.get(key):
-                self.module.fail_json(msg=f"HAVIP {havip['HaVipId']} has {option} {havip.get(key)}, not {p[option]}: "
-                                          "it cannot be changed (delete and re-create it)")
+                self.module.fail_json(msg=f"{option}: HAVIP {havip['HaVipId']} has {havip.get(key)}, not {p[option]}; "
+                                          "it cannot be changed (delete and re-create the HAVIP)")
+        if p["check_associate"] is not None and p["check_associate"] != bool(havip.get("CheckAssociate")):
+            self.module.fail_json(msg=f"check_associate: HAVIP {havip['HaVipId']} has "
+                                      f"{bool(havip.get('CheckAssociate'))}, not {p['check_associate']}; "
+                                      "ModifyHaVipAttribute cannot change it (delete and re-create the HAVIP)")
+        if p["tags"] is not None and wanted_tags(p["tags"]) != snake_tags(havip.get("TagSet")):
+            self.module.fail_json(msg="tags: HAVIP {} has {}, not {}; this module sets tags on creation only "
+                                      "(changing them goes through Tencent Cloud's tag service)".format(
+                                          havip["HaVipId"], snake_tags(havip.get("TagSet")), wanted_tags(p["tags"])))
 
     def update(self, havip):
         p = self.params
-        self.check_immutable(havip)
+        havip_id = havip["HaVipId"]
+        self.refuse_unchangeable(havip)
+        wanted = (self.validate_drift_range(havip["SubnetId"], drift_range(havip))
+                  if p["associated_instances"] is not None else None)
         if p["name"] and p["name"] != havip["HaVipName"]:
-            self.mutate("ModifyHaVipAttribute", {"HaVipId": havip["HaVipId"], "HaVipName": p["name"]})
+            self.changed = True
+            if not self.module.check_mode:
+                self.module.mutate("ModifyHaVipAttribute", {"HaVipId": havip_id, "HaVipName": p["name"]},
+                                   reached=lambda: (describe_havip(self.module, havip_id) or {}).get(
+                                       "HaVipName") == p["name"],
+                                   report={"havip_id": havip_id, "name": p["name"]},
+                                   busy_codes=("UnsupportedOperation",))
             havip = dict(havip, HaVipName=p["name"])
-        if p["associated_instances"] is not None:
-            havip = self.update_drift_range(havip)
-        if p["tags"] is not None and snake_tags(havip.get("TagSet")) != p["tags"]:
-            self.module.warn("tags of the existing HAVIP {} differ from the tags option; this module sets "
-                             "tags on creation only".format(havip["HaVipId"]))
+        if wanted is not None:
+            havip = self.update_drift_range(havip, wanted)
         return havip
 
-    def update_drift_range(self, havip):
-        wanted = list(dict.fromkeys(self.params["associated_instances"]))
-        for instance_id in wanted:
-            self.association(instance_id)  # validates the id's kind before anything changes
-        current = [a["InstanceId"] for a in havip.get("HaVipAssociationSet") or []]
+    def update_drift_range(self, havip, wanted):
+        """Add before remove, so that a failure never leaves a node out of the range (unless the
+        range would exceed its limit in between: then remove first)."""
+        havip_id = havip["HaVipId"]
+        current = drift_range(havip)
         to_add = [i for i in wanted if i not in current]
         to_remove = [i for i in current if i not in wanted]
-        if to_remove:
-            self.mutate("DisassociateHaVipInstance",
-                        {"HaVipAssociationSet": [self.association(i, havip["HaVipId"]) for i in to_remove]})
-        if to_add:
-            self.mutate("AssociateHaVipInstance",
-                        {"HaVipAssociationSet": [self.association(i, havip["HaVipId"]) for i in to_add]})
+        steps = [("AssociateHaVipInstance", to_add), ("DisassociateHaVipInstance", to_remove)]
+        if len(current) + len(to_add) > MAX_DRIFT_RANGE:
+            steps.reverse()
+        for action, ids in steps:
+            if not ids:
+                continue
+            self.changed = True
+            if self.module.check_mode:
+                continue
+            adding = action == "AssociateHaVipInstance"
+
+            def reached(ids=ids, adding=adding):
+                now = drift_range(describe_havip(self.module, havip_id))
+                return all((i in now) == adding for i in ids)
+
+            items = [{"HaVipId": havip_id, "InstanceId": i, "InstanceType": association_type(i)} for i in ids]
+            self.module.mutate(action, {"HaVipAssociationSet": items}, reached=reached,
+                               report={"havip_id": havip_id, "instances": ids})
         kept = [a for a in havip.get("HaVipAssociationSet") or [] if a["InstanceId"] in wanted]
         return dict(havip, HaVipAssociationSet=kept + [{"InstanceId": i} for i in to_add])
-
-    def mutate(self, action, request, msg=None):
-        """Every change goes through here: check mode stops right before the call."""
-        self.changed = True
-        if self.module.check_mode:
-            return {}
-        try:
-            return self.module.call(action, request)
-        except TencentCloudSDKException as exc:
-            self.module.fail_sdk(exc, action, msg=msg)
 
     # --- states ------------------------------------------------------------------------------------
     def present(self):
@@ -351,18 +399,26 @@ class HavipManager:
             self.module.fail_json(msg="HAVIP {} does not exist; to create one, give name, vpc_id and subnet_id "
                                       "without id".format(self.params["id"]))
         after = self.create() if before is None else self.update(before)
-        if self.changed and not self.module.check_mode and after.get("HaVipId"):
-            after = self.describe(after["HaVipId"]) or after
+        if self.changed and not self.module.check_mode and before is not None:
+            after = describe_havip(self.module, after["HaVipId"]) or after
         return before, after
 
     def absent(self):
         before = self.find()
         if before is None:
             return None, None
+        havip_id = before["HaVipId"]
         if before.get("AddressIp"):
-            self.module.fail_json(msg=f"HAVIP {before['HaVipId']} carries the EIP {before['AddressIp']}: "
+            self.module.fail_json(msg=f"HAVIP {havip_id} carries the EIP {before['AddressIp']}: "
                                       "unbind it first (havip_eip state=absent, R6)")
-        self.mutate("DeleteHaVip", {"HaVipId": before["HaVipId"]})
+        self.changed = True
+        if not self.module.check_mode:
+            # Asynchronous: the HAVIP stays listed until the task (polled by RequestId) ends.
+            answer = self.module.mutate("DeleteHaVip", {"HaVipId": havip_id},
+                                        reached=lambda: describe_havip(self.module, havip_id) is None,
+                                        report={"havip_id": havip_id}, busy_codes=("UnsupportedOperation",))
+            wait_vpc_task(self.module, answer, self.params["wait_timeout"], "DeleteHaVip")
+            wait_havip_gone(self.module, havip_id, self.params["wait_timeout"])
         return before, None
 
 
@@ -378,9 +434,11 @@ def main():
         check_associate=dict(type="bool"),
         associated_instances=dict(type="list", elements="str"),
         tags=dict(type="dict"),
+        wait_timeout=dict(type="int", default=300),
     )
     module = TencentCloudModule(argument_spec=argument_spec, supports_check_mode=True,
                                 required_one_of=[("id", "name")])
+    module.check_bounds({"wait_timeout": (1, 3600)})
     manager = HavipManager(module)
     if module.params["state"] == "present":
         before, after = manager.present()

@@ -14,6 +14,8 @@ description:
     polls C(DescribeVpcTaskResult) and C(DescribeHaVips) until the change is done.
   - Refuses to take an EIP that is bound elsewhere, or to replace the EIP a HAVIP already carries, unless
     O(allow_reassociation=true); then it unbinds first.
+  - In check mode, a placeholder from a check-mode M(havip.tencentcloud.havip) or M(havip.tencentcloud.eip)
+    (C(planned-...)) is accepted as a planned resource and not looked up; outside check mode it is an error.
 author:
   - havip.tencentcloud maintainers (@havip-tencentcloud)
 extends_documentation_fragment:
@@ -49,6 +51,8 @@ options:
   allow_reassociation:
     description:
       - Unbind the EIP from the HAVIP it is bound to, and the HAVIP's current EIP, before binding.
+        When the bind then fails, both EIPs are bound back where they were before the task fails,
+        so the HAVIP is never left without its EIP; every call is reported in RV(calls).
       - An EIP bound to something else than a HAVIP (a CVM, a NAT gateway...) is never taken.
     type: bool
     default: false
@@ -59,7 +63,7 @@ options:
     default: true
   wait_timeout:
     description:
-      - How long to wait, in seconds.
+      - How long to wait, in seconds (1 - 3600).
     type: int
     default: 300
 """
@@ -104,17 +108,37 @@ task_ids:
   type: list
   elements: str
   sample: [8d6a5f5e-1111-2222-3333-444455556666]
+planned:
+  description: True when a check-mode placeholder was given (nothing was looked up).
+  returned: in check mode with a placeholder
+  type: bool
+  sample: true
+calls:
+  description: Every change sent (the unbinds and binds, including any restore), as in
+    RV(havip.tencentcloud.havip#module:calls).
+  returned: always
+  type: list
+  elements: dict
 """
 
-from ansible_collections.havip.tencentcloud.plugins.module_utils.tencentcloud import (  # noqa: E402 - after the docs, as Ansible requires
-    NOT_FOUND_CODES,
-    TencentCloudModule,
-    TencentCloudSDKException,
+from ansible_collections.havip.tencentcloud.plugins.module_utils.eip import (  # noqa: E402 - after the docs, as Ansible requires
+    IN_FLIGHT,
     address_to_dict,
-    havip_to_dict,
+    describe_address,
+    find_address_by_ip,
+    in_flight,
+    wait_not_in_flight,
 )
-
-IN_FLIGHT = ("BINDING", "UNBINDING")
+from ansible_collections.havip.tencentcloud.plugins.module_utils.havip import (  # noqa: E402
+    describe_havip,
+    havip_to_dict,
+    wait_havip_eip,
+)
+from ansible_collections.havip.tencentcloud.plugins.module_utils.tasks import wait_vpc_task  # noqa: E402
+from ansible_collections.havip.tencentcloud.plugins.module_utils.tencentcloud import (  # noqa: E402
+    TencentCloudModule,
+    is_planned,
+)
 
 
 class Binder:
@@ -124,62 +148,66 @@ class Binder:
         self.changed = False
         self.task_ids = []
 
-    def havip(self, havip_id=None):
-        havip_id = havip_id or self.params["havip_id"]
-        found = self.module.describe_all("DescribeHaVips", {"HaVipIds": [havip_id]}, "HaVipSet",
-                                         empty_on=NOT_FOUND_CODES)
-        return found[0] if found else None
+    def havip(self):
+        return describe_havip(self.module, self.params["havip_id"])
 
     def eip(self):
         p = self.params
         if p["eip_id"]:
-            query = {"AddressIds": [p["eip_id"]]}
-        elif p["address_ip"]:
-            query = {"Filters": [{"Name": "address-ip", "Values": [p["address_ip"]]}]}
-        else:
+            return describe_address(self.module, p["eip_id"])
+        if p["address_ip"]:
+            return find_address_by_ip(self.module, p["address_ip"])
+        return None
+
+    def carries(self, havip_id, address_ip):
+        """The goal of a bind or unbind, reached only once settled: while a bind runs, the HAVIP
+        shows no EIP yet, which is not the goal of an unbind."""
+        def reached():
+            now = (describe_havip(self.module, havip_id) or {}).get("AddressIp") or ""
+            return now == address_ip and not in_flight(self.module, havip_id)
+        return reached
+
+    # --- the two asynchronous calls --------------------------------------------------------------
+    def unbind(self, havip_id, address_ip, wait=True):
+        """Unbind and (with wait) wait for the task; fails the task on error."""
+        self.changed = True
+        answer = self.module.mutate("HaVipDisassociateAddressIp", {"HaVipId": havip_id},
+                                    msg=f"cannot unbind {address_ip} from {havip_id}",
+                                    reached=self.carries(havip_id, ""),
+                                    report={"havip_id": havip_id, "address_ip": address_ip})
+        if answer.get("RequestId"):
+            self.task_ids.append(answer["RequestId"])
+        if wait:
+            wait_vpc_task(self.module, answer, self.params["wait_timeout"], "HaVipDisassociateAddressIp")
+            wait_havip_eip(self.module, havip_id, "", self.params["wait_timeout"])
+
+    def bind(self, havip_id, address_ip, wait=True):
+        """Bind; returns None when done (or started, without wait), else the reason it failed."""
+        self.changed = True
+        answer, exc = self.module.try_mutate("HaVipAssociateAddressIp", {"HaVipId": havip_id, "AddressIp": address_ip},
+                                             reached=self.carries(havip_id, address_ip),
+                                             report={"havip_id": havip_id, "address_ip": address_ip})
+        if exc is not None:
+            return f"HaVipAssociateAddressIp failed: {exc.code}: {self.module._scrub(str(exc.message))}"
+        if answer.get("RequestId"):
+            self.task_ids.append(answer["RequestId"])
+        if not wait:
             return None
-        found = self.module.describe_all("DescribeAddresses", query, "AddressSet", empty_on=NOT_FOUND_CODES)
-        return found[0] if found else None
+        state = wait_vpc_task(self.module, answer, self.params["wait_timeout"], "HaVipAssociateAddressIp", fail=False)
+        if state.get("status") == "FAILED":
+            self.module.calls[-1]["outcome"] = "task FAILED"
+            return "HaVipAssociateAddressIp task {} failed: {}".format(answer["RequestId"], state.get("output"))
+        wait_havip_eip(self.module, havip_id, address_ip, self.params["wait_timeout"])
+        return None
 
-    def eip_by_ip(self, ip):
-        found = self.module.describe_all("DescribeAddresses", {"Filters": [{"Name": "address-ip", "Values": [ip]}]},
-                                         "AddressSet")
-        return found[0] if found else None
-
-    def wait_settled(self, havip_id):
-        """Wait until no EIP is being bound to or unbound from ``havip_id``."""
-        def settled():
-            pending = self.module.describe_all(
-                "DescribeAddresses", {"Filters": [{"Name": "address-status", "Values": list(IN_FLIGHT)}]},
-                "AddressSet")
-            return not [a for a in pending if a.get("InstanceId") == havip_id]
-        self.module.wait_until(settled, self.params["wait_timeout"], f"the EIP of {havip_id} to settle")
-
-    def unbind(self, havip_id, address_ip):
-        self.changed = True
-        if self.module.check_mode:
-            return
-        try:
-            task = self.module.call("HaVipDisassociateAddressIp", {"HaVipId": havip_id})["RequestId"]
-        except TencentCloudSDKException as exc:
-            self.module.fail_sdk(exc, "HaVipDisassociateAddressIp", msg=f"cannot unbind {address_ip} from {havip_id}")
-        self.task_ids.append(task)
-        # Binding next needs the unbind finished, whatever the wait option says.
-        self.module.wait_for_task(task, self.params["wait_timeout"], "HaVipDisassociateAddressIp")
-
-    def bind(self, havip_id, address_ip):
-        self.changed = True
-        if self.module.check_mode:
-            return
-        try:
-            task = self.module.call("HaVipAssociateAddressIp", {"HaVipId": havip_id, "AddressIp": address_ip})
-        except TencentCloudSDKException as exc:
-            self.module.fail_sdk(exc, "HaVipAssociateAddressIp", msg=f"cannot bind {address_ip} to {havip_id}")
-        self.task_ids.append(task["RequestId"])
-        if self.params["wait"]:
-            self.module.wait_for_task(task["RequestId"], self.params["wait_timeout"], "HaVipAssociateAddressIp")
-            self.module.wait_until(lambda: (self.havip() or {}).get("AddressIp") == address_ip,
-                                   self.params["wait_timeout"], f"{havip_id} to carry {address_ip}")
+    # --- states --------------------------------------------------------------------------------
+    def settle_elsewhere(self, eip, havip_id):
+        """An EIP being bound to or unbound from another HAVIP: see where it lands before deciding."""
+        holder = eip.get("InstanceId") or ""
+        if eip.get("AddressStatus") in IN_FLIGHT and holder != havip_id and holder.startswith("havip-"):
+            wait_not_in_flight(self.module, holder, self.params["wait_timeout"])
+            return self.eip()
+        return eip
 
     def present(self, havip):
         p = self.params
@@ -189,19 +217,16 @@ class Binder:
         ip, havip_id = eip["AddressIp"], havip["HaVipId"]
         if havip.get("AddressIp") == ip:
             return eip
-        holder = eip.get("InstanceId") or ""
-        if eip.get("AddressStatus") in IN_FLIGHT and holder != havip_id and holder.startswith("havip-"):
-            # Being bound to or unbound from another HAVIP: see where it lands before deciding.
-            self.wait_settled(holder)
-            eip = self.eip()
+        eip = self.settle_elsewhere(eip, havip_id)
         if eip.get("AddressStatus") in IN_FLIGHT and eip.get("InstanceId") == havip_id:
             if p["wait"] and not self.module.check_mode:
-                self.wait_settled(havip_id)
+                wait_not_in_flight(self.module, havip_id, p["wait_timeout"])
             return self.eip()
-        current = havip.get("AddressIp")
+        current = havip.get("AddressIp") or ""
         if current and not p["allow_reassociation"]:
             self.module.fail_json(msg=f"HAVIP {havip_id} already carries the EIP {current}; "
                                       f"set allow_reassociation=true to replace it with {ip}")
+        previous_holder = None
         if eip.get("AddressStatus") != "UNBIND":
             holder = eip.get("InstanceId") or "?"
             if not p["allow_reassociation"]:
@@ -210,15 +235,38 @@ class Binder:
             if eip.get("InstanceType") != "HAVIP" or not holder.startswith("havip-"):
                 self.module.fail_json(msg=f"EIP {ip} is bound to {holder} ({eip.get('InstanceType') or 'unknown'}), "
                                           "not to a HAVIP: unbind it there first")
-            self.unbind(holder, ip)
+            previous_holder = holder
+        if self.module.check_mode:
+            self.changed = True
+            return dict(eip, AddressStatus="BIND", InstanceId=havip_id, InstanceType="HAVIP")
+        if previous_holder:
+            self.unbind(previous_holder, ip)
         if current:
             self.unbind(havip_id, current)
-        self.bind(havip_id, ip)
-        return self.eip() if not self.module.check_mode else dict(eip, AddressStatus="BIND", InstanceId=havip_id)
+        failure = self.bind(havip_id, ip, wait=p["wait"] or bool(previous_holder or current))
+        if failure:
+            self.restore(havip_id, current, previous_holder, ip, failure)
+        return self.eip()
+
+    def restore(self, havip_id, current, previous_holder, ip, failure):
+        """The bind failed after unbinds: put every EIP back where it was, then fail with all calls."""
+        problems = []
+        for holder, address in ((havip_id, current), (previous_holder, ip)):
+            if holder and address:
+                problem = self.bind(holder, address)
+                if problem:
+                    problems.append(f"restoring {address} on {holder}: {problem}")
+        restored = "; NOT restored: " + "; ".join(problems) if problems else "; the previous bindings were restored"
+        self.module.fail_json(msg=f"cannot bind {ip} to {havip_id}: {failure}{restored}", task_ids=self.task_ids)
 
     def absent(self, havip):
         p = self.params
         current = havip.get("AddressIp")
+        if not current and in_flight(self.module, havip["HaVipId"]):
+            # A bind still running shows no EIP on the HAVIP yet: see where it lands first.
+            wait_not_in_flight(self.module, havip["HaVipId"], p["wait_timeout"])
+            havip = self.havip()
+            current = havip.get("AddressIp")
         if not current:
             return None
         if p["eip_id"] or p["address_ip"]:
@@ -226,16 +274,27 @@ class Binder:
             if eip is None or eip["AddressIp"] != current:
                 return eip  # that EIP is not on this HAVIP: nothing to do
         self.changed = True
-        if self.module.check_mode:
-            return self.eip_by_ip(current)
-        try:
-            task = self.module.call("HaVipDisassociateAddressIp", {"HaVipId": havip["HaVipId"]})["RequestId"]
-        except TencentCloudSDKException as exc:
-            self.module.fail_sdk(exc, "HaVipDisassociateAddressIp")
-        self.task_ids.append(task)
-        if p["wait"]:
-            self.module.wait_for_task(task, p["wait_timeout"], "HaVipDisassociateAddressIp")
-        return self.eip_by_ip(current)
+        if not self.module.check_mode:
+            self.unbind(havip["HaVipId"], current, wait=p["wait"])
+        return find_address_by_ip(self.module, current)
+
+
+def planned(module):
+    """Check mode with a placeholder from an earlier check-mode task (a HAVIP or EIP that would be
+    created): the change is planned, nothing is looked up. Outside check mode a placeholder is an error."""
+    p = module.params
+    names = [n for n in ("havip_id", "address_ip", "eip_id") if is_planned(p[n])]
+    if names and not module.check_mode:
+        module.fail_json(msg=f"{names[0]} {p[names[0]]!r} is a placeholder of a check-mode run, not a real resource")
+    if not names:
+        return False
+    address = p["address_ip"] or p["eip_id"] or ""
+    after = address if p["state"] == "present" else ""
+    module.exit_json(changed=True, planned=True, task_ids=[],
+                     havip={"id": p["havip_id"], "address_ip": after},
+                     eip={"id": p["eip_id"] or "", "address_ip": address} if address else {},
+                     diff={"before": {"address_ip": ""}, "after": {"address_ip": after}})
+    return True
 
 
 def main():
@@ -251,6 +310,9 @@ def main():
     module = TencentCloudModule(argument_spec=argument_spec, supports_check_mode=True,
                                 mutually_exclusive=[("address_ip", "eip_id")],
                                 required_if=[("state", "present", ("address_ip", "eip_id"), True)])
+    module.check_bounds({"wait_timeout": (1, 3600)})
+    if planned(module):
+        return
     binder = Binder(module)
     before = binder.havip()
     if before is None:

@@ -72,10 +72,8 @@ havips:
       tags: {}
 """
 
-from ansible_collections.havip.tencentcloud.plugins.module_utils.tencentcloud import (  # noqa: E402 - after the docs, as Ansible requires
-    TencentCloudModule,
-    havip_to_dict,
-)
+from ansible_collections.havip.tencentcloud.plugins.module_utils.havip import havip_to_dict  # noqa: E402 - after the docs, as Ansible requires
+from ansible_collections.havip.tencentcloud.plugins.module_utils.tencentcloud import TencentCloudModule  # noqa: E402
 
 
 def main():

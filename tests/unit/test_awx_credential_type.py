@@ -21,7 +21,8 @@ ROOT = Path(__file__).resolve().parents[2]
 CREDENTIAL_TYPE = ROOT / "extensions" / "awx" / "credential_type_tencentcloud.yml"
 MODULE_UTILS = ROOT / "plugins" / "module_utils" / "tencentcloud.py"
 # The options a credential carries; endpoint, scheme and timeouts are per-task settings.
-CREDENTIAL_OPTIONS = {"secret_id", "secret_key", "session_token", "region"}
+CREDENTIAL_OPTIONS = {"secret_id", "secret_key", "session_token", "region", "cam_role_name", "role_arn",
+                      "role_session_name"}
 
 
 def argument_spec() -> dict[str, dict]:
@@ -64,7 +65,8 @@ def fields(ctype) -> dict[str, dict]:
 
 
 def test_the_argument_spec_is_read_from_module_utils(spec):
-    assert spec["secret_key"] == {"env": ["TENCENTCLOUD_SECRET_KEY"], "no_log": True, "required": True}
+    # Not required: without keys the SDK's profile file or the CVM's CAM role is used.
+    assert spec["secret_key"] == {"env": ["TENCENTCLOUD_SECRET_KEY"], "no_log": True, "required": False}
     assert set(spec) >= CREDENTIAL_OPTIONS
     assert all(spec[o]["env"] for o in CREDENTIAL_OPTIONS)
 
@@ -107,7 +109,8 @@ def test_required_inputs_are_what_the_modules_require(ctype, spec):
 
 
 def test_injectors_render_like_awx(ctype):
-    inputs = {"secret_id": "AKIDexample", "secret_key": "s3cr3t", "session_token": "", "region": "ap-guangzhou"}
+    inputs = {"secret_id": "AKIDexample", "secret_key": "s3cr3t", "session_token": "", "region": "ap-guangzhou",
+              "cam_role_name": "", "role_arn": "qcs::cam::uin/100000000001:roleName/havip", "role_session_name": "awx"}
     env = jinja2.sandbox.ImmutableSandboxedEnvironment(undefined=jinja2.StrictUndefined)
     rendered = {k: env.from_string(v).render(**inputs) for k, v in ctype["injectors"]["env"].items()}
     assert rendered == {
@@ -115,6 +118,9 @@ def test_injectors_render_like_awx(ctype):
         "TENCENTCLOUD_SECRET_KEY": "s3cr3t",
         "TENCENTCLOUD_SESSION_TOKEN": "",
         "TENCENTCLOUD_REGION": "ap-guangzhou",
+        "TENCENTCLOUD_CAM_ROLE_NAME": "",
+        "TENCENTCLOUD_ASSUME_ROLE_ARN": "qcs::cam::uin/100000000001:roleName/havip",
+        "TENCENTCLOUD_ASSUME_ROLE_SESSION_NAME": "awx",
     }
 
 

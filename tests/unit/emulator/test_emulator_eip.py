@@ -1,9 +1,8 @@
 """EIPs, the HAVIP <-> EIP binding (R6) and the asynchronous task flow."""
 import ipaddress
-import time
 
 import pytest
-from emulator_support import SUBNET, VPC
+from emulator_support import SUBNET, VPC, allocate, wait_eip_task, wait_vpc_task
 from tencentcloud.common.exception.tencent_cloud_sdk_exception import TencentCloudSDKException
 
 
@@ -11,23 +10,6 @@ def error(api, action, **params):
     with pytest.raises(TencentCloudSDKException) as info:
         api(action, **params)
     return info.value.code
-
-
-def allocate(api, **params):
-    ids = api("AllocateAddresses", **params)["AddressSet"]
-    return api("DescribeAddresses", AddressIds=ids)["AddressSet"]
-
-
-def wait_task(api, task_id, timeout=5.0):
-    deadline = time.monotonic() + timeout
-    statuses = []
-    while time.monotonic() < deadline:
-        status = api("DescribeVpcTaskResult", TaskId=task_id)["Status"]
-        statuses.append(status)
-        if status != "RUNNING":
-            return statuses
-        time.sleep(0.05)
-    raise AssertionError(f"task {task_id} still running: {statuses[-3:]}")
 
 
 def test_allocate_describe_release(api):
@@ -38,7 +20,7 @@ def test_allocate_describe_release(api):
     by_name = api("DescribeAddresses", Filters=[{"Name": "address-name", "Values": ["web"]}])
     assert [a["AddressId"] for a in by_name["AddressSet"]] == [eip["AddressId"]]
     task = api("ReleaseAddresses", AddressIds=[eip["AddressId"]])["TaskId"]
-    assert api("DescribeVpcTaskResult", TaskId=task)["Status"] == "SUCCESS"
+    assert wait_eip_task(api, task)[-1] == "SUCCESS"
     assert api("DescribeAddresses", AddressIds=[eip["AddressId"]])["TotalCount"] == 0
     assert error(api, "ReleaseAddresses", AddressIds=[eip["AddressId"]]) == "InvalidAddressId.NotFound"
     assert error(api, "ReleaseAddresses") == "MissingParameter"
@@ -46,6 +28,7 @@ def test_allocate_describe_release(api):
 
 def test_pool_is_limited_and_client_token_is_idempotent(api):
     first = api("AllocateAddresses", AddressCount=2, ClientToken="eip-batch-1")["AddressSet"]
+    assert [a["AddressStatus"] for a in api("DescribeAddresses", AddressIds=first)["AddressSet"]] == ["CREATING"] * 2
     again = api("AllocateAddresses", AddressCount=2, ClientToken="eip-batch-1")["AddressSet"]
     assert first == again
     assert api("DescribeAddresses")["TotalCount"] == 2
@@ -63,7 +46,7 @@ def test_bind_and_unbind_eip_is_asynchronous(lab, api):
     assert api("DescribeVpcTaskResult", TaskId=task)["Status"] == "RUNNING"
     assert api("DescribeHaVips", HaVipIds=[havip["HaVipId"]])["HaVipSet"][0]["AddressIp"] == ""
     assert api("DescribeAddresses", AddressIds=[eip["AddressId"]])["AddressSet"][0]["AddressStatus"] == "BINDING"
-    statuses = wait_task(api, task)
+    statuses = wait_vpc_task(api, task)
     assert statuses[-1] == "SUCCESS"
     assert api("DescribeHaVips", HaVipIds=[havip["HaVipId"]])["HaVipSet"][0]["AddressIp"] == eip["AddressIp"]
     bound = api("DescribeAddresses", AddressIds=[eip["AddressId"]])["AddressSet"][0]
@@ -72,9 +55,9 @@ def test_bind_and_unbind_eip_is_asynchronous(lab, api):
     assert api("DescribeHaVips", Filters=[{"Name": "address-ip", "Values": [eip["AddressIp"]]}])["TotalCount"] == 1
     # A bound EIP can be neither released nor the HAVIP deleted.
     assert error(api, "ReleaseAddresses", AddressIds=[eip["AddressId"]]) == "InvalidAddressState"
-    assert error(api, "DeleteHaVip", HaVipId=havip["HaVipId"]) == "UnsupportedOperation.BindEIP"
+    assert error(api, "DeleteHaVip", HaVipId=havip["HaVipId"]) == "UnsupportedOperation"
     task = api("HaVipDisassociateAddressIp", HaVipId=havip["HaVipId"])["RequestId"]
-    assert wait_task(api, task)[-1] == "SUCCESS"
+    assert wait_vpc_task(api, task)[-1] == "SUCCESS"
     assert api("DescribeHaVips", HaVipIds=[havip["HaVipId"]])["HaVipSet"][0]["AddressIp"] == ""
     assert api("DescribeAddresses", AddressIds=[eip["AddressId"]])["AddressSet"][0]["AddressStatus"] == "UNBIND"
     assert error(api, "HaVipDisassociateAddressIp", HaVipId=havip["HaVipId"]) == "UnsupportedOperation.UnbindEIP"
@@ -84,14 +67,18 @@ def test_bind_refusals(api):
     one = api("CreateHaVip", VpcId=VPC, SubnetId=SUBNET, HaVipName="one")["HaVip"]["HaVipId"]
     two = api("CreateHaVip", VpcId=VPC, SubnetId=SUBNET, HaVipName="two")["HaVip"]["HaVipId"]
     [a, b] = allocate(api, AddressCount=2)
-    api("HaVipAssociateAddressIp", HaVipId=one, AddressIp=a["AddressIp"])
-    # Even while the first binding is still running, both sides are taken.
+    task = api("HaVipAssociateAddressIp", HaVipId=one, AddressIp=a["AddressIp"])["RequestId"]
+    # While the first binding runs, both sides are busy with it.
+    assert error(api, "HaVipAssociateAddressIp", HaVipId=one, AddressIp=b["AddressIp"]) == \
+        "UnsupportedOperation.MutexOperationTaskRunning"
+    assert error(api, "HaVipAssociateAddressIp", HaVipId=two, AddressIp=a["AddressIp"]) == \
+        "UnsupportedOperation.MutexOperationTaskRunning"
+    assert wait_vpc_task(api, task)[-1] == "SUCCESS"
+    # Then: the HAVIP has an EIP, the EIP is bound elsewhere.
     assert error(api, "HaVipAssociateAddressIp", HaVipId=one, AddressIp=b["AddressIp"]) == \
         "UnsupportedOperation.BindEIP"
-    assert error(api, "HaVipAssociateAddressIp", HaVipId=two, AddressIp=a["AddressIp"]) == \
-        "InvalidAddressIdStatus.NotPermit"
-    assert error(api, "HaVipAssociateAddressIp", HaVipId=two, AddressIp="198.51.100.250") == \
-        "InvalidParameterValue.AddressIpNotFound"
+    assert error(api, "HaVipAssociateAddressIp", HaVipId=two, AddressIp=a["AddressIp"]) == "UnsupportedOperation"
+    assert error(api, "HaVipAssociateAddressIp", HaVipId=two, AddressIp="198.51.100.250") == "ResourceNotFound"
     assert error(api, "HaVipAssociateAddressIp", HaVipId="havip-zzzzzzzz", AddressIp=b["AddressIp"]) == \
         "ResourceNotFound"
     assert error(api, "HaVipAssociateAddressIp", HaVipId=two) == "MissingParameter"

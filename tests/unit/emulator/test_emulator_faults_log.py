@@ -8,24 +8,30 @@ import urllib.error
 import urllib.request
 
 import pytest
-from emulator_support import INS1, INS2, MAC1, MAC2, ROOT, SECRET_ID, SECRET_KEY, SUBNET, VPC, WORLD, start_lab
+from emulator_support import (
+    INS1,
+    INS2,
+    MAC1,
+    MAC2,
+    ROOT,
+    SECRET_ID,
+    SECRET_KEY,
+    SUBNET,
+    VPC,
+    WORLD,
+    outcome,
+    start_lab,
+    unlimited,
+)
 from tencentcloud.common import credential
-from tencentcloud.common.exception.tencent_cloud_sdk_exception import TencentCloudSDKException
 from tencentcloud.common.profile.client_profile import ClientProfile
 from tencentcloud.common.profile.http_profile import HttpProfile
 from tencentcloud.vpc.v20170312 import vpc_client
 
 
-def outcome(call):
-    try:
-        call()
-        return "OK"
-    except TencentCloudSDKException as exc:
-        return exc.code
-
-
 # --- fault rates -------------------------------------------------------------------------------------
 def test_throttle_rate_hits_about_that_share_of_calls(lab, api):
+    unlimited(lab)  # only the injected throttling is measured here
     lab.admin("/_lab/faults", {"throttle_rate": 0.3, "seed": 7})
     codes = [outcome(lambda: api("DescribeVpcs")) for _n in range(300)]
     throttled = codes.count("RequestLimitExceeded")
@@ -36,6 +42,7 @@ def test_throttle_rate_hits_about_that_share_of_calls(lab, api):
 
 
 def test_seed_makes_the_draws_reproducible(lab, api):
+    unlimited(lab)
     runs = []
     for _run in range(2):
         lab.admin("/_lab/faults", {"internal_error_rate": 0.5, "seed": 42})
@@ -202,7 +209,8 @@ def test_a_pending_move_is_dropped_when_the_drift_range_no_longer_allows_it(slow
 
 
 def test_config_reports_and_validates_the_delays(lab):
-    assert lab.admin("/_lab/config") == {"task_delay": 0.2, "switch_delay": 0.0}
+    assert lab.admin("/_lab/config") == {"task_delay": 0.2, "switch_delay": 0.0, "rate_limits": {"default": 20},
+                                         "quotas": {"eips_per_region": 20, "havips_per_vpc": 10}}
     assert lab.admin("/_lab/config", {"switch_delay": 4})["switch_delay"] == 4.0
     for spec in ({"switch_delay": -1}, {"other": 1}, {}):
         with pytest.raises(urllib.error.HTTPError):

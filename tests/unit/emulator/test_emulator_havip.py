@@ -1,6 +1,6 @@
 """HAVIP actions: parameter rules, error codes, idempotency, pagination, drift range (R1)."""
 import pytest
-from emulator_support import INS1, INS2, MAC1, MAC2, MAC_OTHER, OTHER_SUBNET, SUBNET, VPC
+from emulator_support import INS1, INS2, MAC1, MAC2, MAC_OTHER, OTHER_SUBNET, SUBNET, VPC, unlimited, wait_vpc_task
 from tencentcloud.common.exception.tencent_cloud_sdk_exception import TencentCloudSDKException
 
 
@@ -42,7 +42,7 @@ def test_automatic_vip_skips_reserved_and_used_addresses(api):
     ("172.16.16.255", "InvalidParameterValue.Reserved"),
     ("172.16.17.12", "InvalidParameterValue.Range"),
     ("10.0.0.12", "InvalidParameterValue.Range"),
-    ("172.16.16.5", "ResourceInUse.Address"),
+    ("172.16.16.5", "ResourceInUse"),  # CreateHaVip documents ResourceInUse, no .Address
     ("172.16.16.300", "InvalidParameterValue.Malformed"),
 ])
 def test_vip_rules(api, vip, code):
@@ -57,7 +57,7 @@ def test_edges_of_the_allowed_range_are_accepted(api):
 def test_vip_in_use_by_another_havip(api):
     create(api, Vip="172.16.16.12")
     code, message = error(api, "CreateHaVip", VpcId=VPC, SubnetId=SUBNET, HaVipName="y", Vip="172.16.16.12")
-    assert code == "ResourceInUse.Address"
+    assert code == "ResourceInUse"
     assert "172.16.16.12" in message
 
 
@@ -71,7 +71,7 @@ def test_vip_in_use_by_another_havip(api):
     ({"VpcId": VPC, "SubnetId": SUBNET, "HaVipName": "x" * 61}, "InvalidParameterValue.TooLong"),
     ({"VpcId": VPC, "SubnetId": SUBNET, "HaVipName": "x", "ClientToken": "t" * 65}, "InvalidParameterValue.TooLong"),
     ({"VpcId": VPC, "SubnetId": SUBNET, "HaVipName": "x", "Tags": [{"Key": "a"}, {"Key": "a"}]},
-     "InvalidParameterValue.TagDuplicateKey"),
+     "InvalidParameterValue.Duplicate"),  # the documented code for a repeated input
 ])
 def test_create_parameter_errors(api, params, code):
     assert error(api, "CreateHaVip", **params)[0] == code
@@ -100,8 +100,8 @@ def test_ids_and_filters_are_mutually_exclusive(api):
 
 @pytest.mark.parametrize(("filters", "code"), [
     ([{"Name": "colour", "Values": ["red"]}], "InvalidParameter.FilterInvalidKey"),
-    ([{"Name": "vip", "Values": "172.16.16.2"}], "InvalidParameter.FilterValuesNotList"),
-    (["vip"], "InvalidParameter.FilterNotDict"),
+    ([{"Name": "vip", "Values": "172.16.16.2"}], "InvalidParameter"),  # DescribeHaVips: no FilterValuesNotList
+    (["vip"], "InvalidParameter"),  # nor FilterNotDict
     ([{"Name": "vip", "Values": ["1", "2", "3", "4", "5", "6"]}], "InvalidParameterValue.LimitExceeded"),
     ([{"Name": "vip", "Values": ["1"]}] * 11, "InvalidParameterValue.LimitExceeded"),
 ])
@@ -125,7 +125,9 @@ def test_unknown_id_is_an_empty_answer_and_malformed_id_an_error(api):
     assert error(api, "DescribeHaVips", HaVipIds=["nope"])[0] == "InvalidParameterValue.Malformed"
 
 
-def test_pagination(api):
+def test_pagination(lab, api):
+    unlimited(lab)  # 25 creations in a burst
+    lab.admin("/_lab/config", {"quotas": {"havips_per_vpc": 25}})  # over the default quota of 10
     ids = [create(api, f"p{i}")["HaVipId"] for i in range(25)]
     first = api("DescribeHaVips")
     assert first["TotalCount"] == 25
@@ -145,7 +147,8 @@ def test_modify_and_delete(api):
     api("ModifyHaVipAttribute", HaVipId=havip["HaVipId"], HaVipName="new")
     assert api("DescribeHaVips", HaVipIds=[havip["HaVipId"]])["HaVipSet"][0]["HaVipName"] == "new"
     assert error(api, "ModifyHaVipAttribute", HaVipId=havip["HaVipId"])[0] == "MissingParameter"
-    api("DeleteHaVip", HaVipId=havip["HaVipId"])
+    task = api("DeleteHaVip", HaVipId=havip["HaVipId"])["RequestId"]
+    assert wait_vpc_task(api, task)[-1] == "SUCCESS"
     assert api("DescribeHaVips", HaVipIds=[havip["HaVipId"]])["TotalCount"] == 0
     assert error(api, "DeleteHaVip", HaVipId=havip["HaVipId"])[0] == "ResourceNotFound"
     assert error(api, "ModifyHaVipAttribute", HaVipId=havip["HaVipId"], HaVipName="x")[0] == "ResourceNotFound"
@@ -165,7 +168,7 @@ def test_drift_range_associate_and_disassociate(api):
     assert code == "InvalidParameterValue.DuplicatedHaVipAssociations"
     unknown = [{"HaVipId": hid, "InstanceId": "ins-zzzzzzzz"}]
     code = error(api, "AssociateHaVipInstance", HaVipAssociationSet=unknown)[0]
-    assert code == "InvalidInstanceId.NotFound"
+    assert code == "ResourceNotFound"  # AssociateHaVipInstance documents no InvalidInstanceId.*
     assert error(api, "AssociateHaVipInstance")[0] == "MissingParameter"
     api("DisassociateHaVipInstance", HaVipAssociationSet=[{"HaVipId": hid, "InstanceId": INS1}])
     got = api("DescribeHaVips", HaVipIds=[hid])["HaVipSet"][0]["HaVipAssociationSet"]

@@ -6,6 +6,7 @@ import pathlib
 import pytest
 import yaml
 from ansible.module_utils.testing import patch_module_args
+from ansible_collections.havip.tencentcloud.plugins.module_utils import havip as havip_utils
 from ansible_collections.havip.tencentcloud.plugins.module_utils import tencentcloud as tc
 from modules_support import SECRET_ID, SECRET_KEY, SUBNET, VPC
 
@@ -32,11 +33,16 @@ def test_credentials_come_from_the_environment(run, lab, monkeypatch):
     assert SECRET_KEY not in result.raw
 
 
-def test_missing_credentials_are_named(run, monkeypatch):
+def test_missing_credentials_are_named(run, monkeypatch, tmp_path):
     for name in ("TENCENTCLOUD_SECRET_ID", "TENCENTCLOUD_SECRET_KEY", "TENCENTCLOUD_REGION"):
         monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path))  # no ~/.tencentcloud/credentials profile file
     result = run("havip_info", credentials=False)
-    assert result["failed"] and "secret_id" in result["msg"] and "region" in result["msg"]
+    assert result["failed"] and "region" in result["msg"]
+    result = run("havip_info", credentials=False, region="ap-guangzhou")
+    assert result["failed"]
+    for name in ("secret_id", "secret_key", "profile file", "cam_role_name"):
+        assert name in result["msg"]
 
 
 def test_secret_key_never_in_output_even_with_diff_and_errors(run, lab):
@@ -57,8 +63,9 @@ def test_transport_errors_are_retried_then_reported(run):
 
 
 def test_info_pagination_goes_through_every_page(run, lab):
+    lab.admin("/_lab/config", {"quotas": {"havips_per_vpc": 200}})
     for n in range(105):
-        lab.server.vpc.dispatch("CreateHaVip", {"VpcId": VPC, "SubnetId": SUBNET, "HaVipName": f"p{n}"})
+        lab.server.vpc.dispatch("CreateHaVip", {"VpcId": VPC, "SubnetId": SUBNET, "HaVipName": f"p{n}"}, f"req-{n}")
     lab.reset_calls()
     found = run("havip_info", filters={"vpc-id": VPC})["havips"]
     assert len(found) == 105
@@ -79,10 +86,9 @@ def test_backoff_is_exponential_jittered_and_capped():
     assert tc.backoff_delays(1, 1.0) == []
 
 
-def test_client_token_is_deterministic_short_and_ascii():
-    one = tc.client_token("CreateHaVip", "ap-guangzhou", VPC, "name", 0)
-    assert one == tc.client_token("CreateHaVip", "ap-guangzhou", VPC, "name", 0)
-    assert one != tc.client_token("CreateHaVip", "ap-guangzhou", VPC, "name", 1)
+def test_client_token_is_new_per_invocation_short_and_ascii():
+    one = tc.new_client_token()
+    assert one != tc.new_client_token()
     assert len(one) <= 64 and one.isascii()
 
 
@@ -97,7 +103,7 @@ def test_client_token_is_deterministic_short_and_ascii():
     ("172.16.16.12", "172.16.16.0/24", True),
 ])
 def test_r1_address_rule(address, cidr, ok):
-    assert (tc.check_address_in_subnet(address, cidr) is None) is ok
+    assert (havip_utils.check_address_in_subnet(address, cidr) is None) is ok
 
 
 @pytest.mark.parametrize("name", MODULES)
@@ -151,3 +157,44 @@ def test_call_attempts_are_bounded():
         module.call("DescribeVpcs")
     assert info.value.code == "RequestLimitExceeded"
     assert module._client.calls == 3 and len(sleeps) == 2
+
+
+# --- credentials through the SDK's providers, against the emulator's STS and instance metadata -----------------
+def test_a_cvm_cam_role_from_the_instance_metadata(run, lab, monkeypatch):
+    for name in ("TENCENTCLOUD_SECRET_ID", "TENCENTCLOUD_SECRET_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    result = run("havip_info", credentials=False, region="ap-guangzhou", endpoint=f"127.0.0.1:{lab.port}",
+                 scheme="http", cam_role_name="havip-lab", metadata_endpoint=lab.url)
+    assert result.get("failed") is not True, result
+    entry = lab.admin("/_lab/log?action=DescribeHaVips")["entries"][-1]
+    assert entry["outcome"] == "OK"
+    unknown = run("havip_info", credentials=False, region="ap-guangzhou", endpoint=f"127.0.0.1:{lab.port}",
+                  scheme="http", cam_role_name="no-such-role", metadata_endpoint=lab.url)
+    assert unknown["failed"] and "cam_role_name no-such-role" in unknown["msg"]
+
+
+def test_an_assumed_role_through_sts(run, lab):
+    arn = "qcs::cam::uin/100000000001:roleName/havip-lab"
+    result = run("havip_info", role_arn=arn, role_session_name="integ", sts_endpoint=f"127.0.0.1:{lab.port}")
+    assert result.get("failed") is not True, result
+    calls = lab.admin("/_lab/log")["entries"]
+    assert [e["action"] for e in calls][-2:] == ["AssumeRole", "DescribeHaVips"]
+    assert calls[-1]["outcome"] == "OK"
+    refused = run("havip_info", role_arn="qcs::cam::uin/100000000001:roleName/nobody", role_session_name="integ",
+                  sts_endpoint=f"127.0.0.1:{lab.port}")
+    assert refused["failed"] and refused["action"] == "AssumeRole" and "role_arn" in refused["msg"]
+
+
+def test_a_tls_error_fails_at_once_with_a_hint(run, lab):
+    # https against the emulator's plain http port: the TLS handshake fails; no retry can cure that.
+    result = run("havip_info", credentials=False, secret_id=SECRET_ID, secret_key=SECRET_KEY, region="ap-guangzhou",
+                 endpoint=f"127.0.0.1:{lab.port}", scheme="https", max_attempts=6, retry_delay=1.0)
+    assert result["failed"] and result["error_code"] == "ClientNetworkError"
+    assert "not retried" in result["msg"] and "TLS" in result["msg"]
+
+
+def test_a_name_that_does_not_resolve_fails_at_once_with_a_hint(run):
+    result = run("havip_info", credentials=False, secret_id=SECRET_ID, secret_key=SECRET_KEY, region="ap-guangzhou",
+                 endpoint="vpc.does-not-exist.invalid", scheme="http", max_attempts=6, retry_delay=1.0)
+    assert result["failed"] and result["error_code"] == "ClientNetworkError"
+    assert "not retried" in result["msg"] and "resolve" in result["msg"]

@@ -51,9 +51,12 @@ def test_eip_pool_exhausted_reports_tencent_error(run):
 
 
 def test_eip_info_filters_and_empty(run):
-    run("eip", name="a")
-    run("eip", name="b")
-    assert [e["name"] for e in run("eip_info", filters={"address-name": ["a", "b"]})["eips"]] == ["a", "b"]
+    a = run("eip", name="a")["eip"]
+    b = run("eip", name="b")["eip"]
+    # DescribeAddresses documents that only the first value of address-name is used.
+    assert [e["name"] for e in run("eip_info", filters={"address-name": ["b", "a"]})["eips"]] == ["b"]
+    both = run("eip_info", filters={"address-ip": [a["address_ip"], b["address_ip"]]})["eips"]
+    assert sorted(e["name"] for e in both) == ["a", "b"]
     assert run("eip_info", filters={"address-name": "zzz"})["eips"] == []
     assert run("eip_info", ids=["eip-zzzzzzzz"])["eips"] == []
 
@@ -94,7 +97,8 @@ def test_bind_without_wait_returns_the_task(run, lab):
     eip = run("eip", name="web")["eip"]
     result = run("havip_eip", havip_id=havip["id"], address_ip=eip["address_ip"], wait=False)
     assert result["changed"] and result["havip"]["address_ip"] == ""
-    assert lab.server.vpc.dispatch("DescribeVpcTaskResult", {"TaskId": result["task_ids"][0]})["Status"] == "RUNNING"
+    task = lab.server.vpc.dispatch("DescribeVpcTaskResult", {"TaskId": result["task_ids"][0]}, "req-poll")
+    assert task["Status"] == "RUNNING"
     # A second run while the task runs waits for it instead of binding again.
     again = run("havip_eip", havip_id=havip["id"], address_ip=eip["address_ip"])
     assert again["changed"] is False and again["eip"]["status"] == "BIND"

@@ -98,7 +98,7 @@ def test_reserved_address_fails_before_create(run, lab):
 def test_address_in_use_reports_tencent_error(run):
     result = create(run, address="172.16.16.5")
     assert result["failed"]
-    assert result["error_code"] == "ResourceInUse.Address"
+    assert result["error_code"] == "ResourceInUse"  # CreateHaVip documents no finer code
     assert result["request_id"]
     assert "CreateHaVip" in result["msg"]
 
@@ -112,7 +112,7 @@ def test_existing_havip_with_other_address_fails(run):
 def test_ambiguous_name_fails_with_the_ids(run, lab):
     vpc = lab.server.vpc
     for vip in ("172.16.16.20", "172.16.16.21"):
-        vpc.dispatch("CreateHaVip", {"VpcId": VPC, "SubnetId": SUBNET, "HaVipName": "twin", "Vip": vip})
+        vpc.dispatch("CreateHaVip", {"VpcId": VPC, "SubnetId": SUBNET, "HaVipName": "twin", "Vip": vip}, "req-" + vip)
     result = run("havip", name="twin", vpc_id=VPC, subnet_id=SUBNET)
     assert result["failed"] and "2 HAVIPs" in result["msg"]
     assert len(result["havip_ids"]) == 2

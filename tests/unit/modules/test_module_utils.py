@@ -9,7 +9,9 @@ from ansible_collections.havip.tencentcloud.plugins.module_utils import tencentc
 from modules_support import REGION, SECRET_ID, SECRET_KEY
 
 ENV = ("TENCENTCLOUD_SECRET_ID", "TENCENTCLOUD_SECRET_KEY", "TENCENTCLOUD_SESSION_TOKEN", "TENCENTCLOUD_REGION",
-       "TENCENTCLOUD_ENDPOINT")
+       "TENCENTCLOUD_ENDPOINT", "TENCENTCLOUD_SCHEME", "TENCENTCLOUD_CAM_ROLE_NAME", "TENCENTCLOUD_METADATA_ENDPOINT",
+       "TENCENTCLOUD_ASSUME_ROLE_ARN", "TENCENTCLOUD_ASSUME_ROLE_SESSION_NAME",
+       "TENCENTCLOUD_ASSUME_ROLE_SESSION_DURATION", "TENCENTCLOUD_STS_ENDPOINT")
 
 
 @pytest.fixture(autouse=True)
@@ -61,6 +63,8 @@ def exit_result(function, *args, **kwargs):
 # --- retry ------------------------------------------------------------------------------------------
 @pytest.mark.parametrize("code", ["RequestLimitExceeded", "RequestLimitExceeded.UinLimitExceeded",
                                   "RequestLimitExceeded.GlobalRegionUinLimitExceeded", "InternalError",
+                                  "InternalError.ModuleError", "InternalServerError",
+                                  "UnsupportedOperation.MutexOperationTaskRunning", "OperationDenied.MutexTaskRunning",
                                   "ClientNetworkError", "ServerNetworkError"])
 def test_transient_codes_are_retried(code):
     module, sleeps = make_module(**full_args(retry_delay=0.5))
@@ -110,10 +114,77 @@ def test_backoff_never_exceeds_the_cap_however_many_attempts():
     assert len(delays) == 29 and max(delays) <= 5.0 and min(delays[3:]) >= 2.5
 
 
-@pytest.mark.parametrize(("option", "value"), [("max_attempts", 0), ("request_timeout", 0), ("retry_delay", -1.0)])
+@pytest.mark.parametrize(("option", "value"), [("max_attempts", 0), ("request_timeout", 0), ("retry_delay", -1.0),
+                                               ("max_attempts", 2000), ("request_timeout", 100000),
+                                               ("retry_delay", 61.0), ("role_duration", 60)])
 def test_nonsense_retry_options_are_refused(option, value):
     result, _raw = exit_result(make_module, **full_args(**{option: value}))
-    assert result["failed"] and option in result["msg"]
+    low, high = tc.BOUNDS[option]
+    assert result["failed"] and "Traceback" not in _raw
+    assert result["msg"] == f"{option} must be between {low} and {high}, got {value}"
+
+
+# --- mutations without ClientToken: read the state before a retry --------------------------------------------
+@pytest.mark.parametrize("code", ["InternalError", "InternalError.ModuleError", "ClientNetworkError"])
+def test_a_lost_answer_whose_goal_is_reached_is_a_success_without_a_second_call(code):
+    module, sleeps = make_module(**full_args())
+    module._client = FakeClient([code, None])
+    reads = []
+    answer = module.call("DeleteHaVip", {"HaVipId": "havip-1"}, reached=lambda: reads.append(1) or True)
+    assert isinstance(answer, tc.GoalReached)
+    assert module._client.calls == 1 and reads == [1] and len(sleeps) == 1
+
+
+def test_a_goal_not_reached_is_retried_then_the_retry_counts():
+    module, _sleeps = make_module(**full_args())
+    module._client = FakeClient(["InternalError.ModuleError", None])
+    answer = module.call("HaVipAssociateAddressIp", {}, reached=lambda: False)
+    assert answer["RequestId"] == "req-2" and not isinstance(answer, tc.GoalReached)
+
+
+def test_after_an_uncertain_attempt_a_failing_retry_still_succeeds_when_the_goal_holds():
+    module, _sleeps = make_module(**full_args())
+    state = {"reads": 0}
+
+    def reached():  # not yet before the retry, done when the retry failed (the first attempt's task ended)
+        state["reads"] += 1
+        return state["reads"] > 1
+
+    module._client = FakeClient(["InternalError", "ResourceNotFound"])
+    assert isinstance(module.call("DeleteHaVip", {}, reached=reached), tc.GoalReached)
+
+
+def test_a_generic_busy_code_is_retried_only_after_an_uncertain_attempt():
+    module, _sleeps = make_module(**full_args())
+    module._client = FakeClient(["UnsupportedOperation", None])
+    with pytest.raises(tc.TencentCloudSDKException):
+        module.call("DeleteHaVip", {}, reached=lambda: False, busy_codes=("UnsupportedOperation",))
+    module._client = FakeClient(["InternalError", "UnsupportedOperation", None])
+    assert module.call("DeleteHaVip", {}, reached=lambda: False,
+                       busy_codes=("UnsupportedOperation",))["RequestId"] == "req-3"
+
+
+def test_mutate_reports_every_call_with_its_outcome():
+    module, _sleeps = make_module(**full_args())
+    module._client = FakeClient([None, "InternalError"])
+    module.mutate("ModifyHaVipAttribute", {}, report={"havip_id": "havip-1"})
+    module.mutate("DeleteHaVip", {}, reached=lambda: True, report={"havip_id": "havip-1"})
+    assert module.calls == [
+        {"action": "ModifyHaVipAttribute", "havip_id": "havip-1", "outcome": "OK", "request_id": "req-1"},
+        {"action": "DeleteHaVip", "havip_id": "havip-1", "outcome": "goal already reached", "request_id": ""}]
+
+
+# --- TLS and DNS errors fail fast ----------------------------------------------------------------------------
+@pytest.mark.parametrize(("message", "hint"), [
+    ("HTTPSConnectionPool: SSLError(SSLCertVerificationError(1, '[SSL: CERTIFICATE_VERIFY_FAILED]'))", "TLS"),
+    ("HTTPConnectionPool: NameResolutionError: Failed to resolve 'vpc.nowhere' (Name or service not known)", "DNS"),
+])
+def test_tls_and_dns_errors_are_not_retried_and_carry_a_hint(message, hint):
+    module, sleeps = make_module(**full_args())
+    module._client = FakeClient(["ClientNetworkError", None], message=message)
+    result, _raw = exit_result(module.call_or_fail, "DescribeHaVips", {})
+    assert module._client.calls == 1 and sleeps == []
+    assert "not retried" in result["msg"] and hint in result["msg"]
 
 
 # --- error mapping ---------------------------------------------------------------------------------------
@@ -180,6 +251,33 @@ def test_the_environment_fills_what_parameters_leave_out(monkeypatch):
     assert module.client.region == "ap-shanghai"
 
 
+def test_scheme_comes_from_the_environment(monkeypatch):
+    monkeypatch.setenv("TENCENTCLOUD_SCHEME", "http")
+    module, _sleeps = make_module(**full_args())
+    assert module.client.profile.httpProfile.scheme == "http"
+
+
+def test_the_sdk_profile_file_is_used_without_keys(monkeypatch, tmp_path):
+    monkeypatch.setenv("HOME", str(tmp_path))
+    (tmp_path / ".tencentcloud").mkdir()
+    (tmp_path / ".tencentcloud" / "credentials").write_text(
+        "[default]\nsecret_id = AKIDprofile\nsecret_key = key-from-profile\n")
+    module, _sleeps = make_module(region=REGION)
+    cred = module.client.credential
+    assert (cred.secret_id, cred.secret_key) == ("AKIDprofile", "key-from-profile")
+
+
+@pytest.mark.parametrize(("args", "text"), [
+    ({"secret_id": "AKIDonly"}, "secret_id is set but secret_key is not"),
+    ({"secret_key": "key-only"}, "secret_key is set but secret_id is not"),
+    ({"secret_id": "AKID", "secret_key": "k", "role_arn": "qcs::cam::uin/1:roleName/x"},
+     "role_arn needs role_session_name"),
+])
+def test_half_given_credentials_are_refused(args, text):
+    result, _raw = exit_result(make_module, region=REGION, **args)
+    assert result["failed"] and text in result["msg"]
+
+
 def test_no_session_token_means_none_and_scheme_and_timeout_reach_the_sdk():
     module, _sleeps = make_module(**full_args(scheme="http", request_timeout=7))
     assert module.client.credential.token is None
@@ -187,11 +285,17 @@ def test_no_session_token_means_none_and_scheme_and_timeout_reach_the_sdk():
     assert module.client.profile.httpProfile.reqTimeout == 7
 
 
-def test_missing_credentials_name_every_missing_option():
+def test_missing_region_is_named():
     result, _raw = exit_result(make_module)
-    assert result["failed"]
-    for option in ("secret_id", "secret_key", "region"):
-        assert option in result["msg"]
+    assert result["failed"] and "region" in result["msg"]
+
+
+def test_no_credentials_anywhere_names_every_source(monkeypatch, tmp_path):
+    monkeypatch.setenv("HOME", str(tmp_path))
+    module, _sleeps = make_module(region=REGION)
+    result, _raw = exit_result(module.base_credential)
+    for source in ("secret_id", "secret_key", "TENCENTCLOUD_SECRET_ID", "profile file", "cam_role_name"):
+        assert source in result["msg"]
 
 
 # --- secrets ------------------------------------------------------------------------------------------------
