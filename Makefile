@@ -26,10 +26,10 @@ help:
 	@echo "make demo | test | lab-up | lab-down | lint | unit | integration | molecule | clean"
 
 # --- set-up ---------------------------------------------------------------------------------
-$(BIN)/.installed: requirements.txt requirements-dev.txt
+$(BIN)/.installed: requirements.txt requirements-dev.txt constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -r requirements-dev.txt
+	$(BIN)/pip install -q -r requirements-dev.txt -c constraints.txt
 	touch $@
 
 venv: $(BIN)/.installed

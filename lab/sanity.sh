@@ -18,6 +18,6 @@ keep = {k: v for k, v in os.environ.items()
 text = open(sys.argv[1]).read().replace("PIP_ENVIRONMENT = {}", "PIP_ENVIRONMENT = " + json.dumps(keep), 1)
 open(sys.argv[2], "w").write(text)
 PY
-dest=$("$top/lab/collection-copy.sh" sanity)
+dest=$("$top/lab/collection-copy.sh" "${HAVIP_SANITY_COPY:-sanity}")
 cd "$dest"
 exec ansible-test sanity --color no --python "$(python3 -c 'import sys; print("%d.%d" % sys.version_info[:2])')" "$@"

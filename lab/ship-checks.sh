@@ -99,6 +99,11 @@ installed="$install/ansible_collections/havip/tencentcloud"
         checked "syntax-${playbook##*.}" ansible-playbook -i inventory.yml --syntax-check "$playbook"
         echo "   $playbook"
     done
+    # The shipped tests are sources for users of the installed collection: none may need the lab
+    # (left out of the tarball), so all of them must import there.
+    step "pytest --collect-only of the installed collection's unit tests"
+    (cd "$installed" && checked collect-unit python3 -m pytest --collect-only -q -p no:cacheprovider tests/unit)
+    echo "   $(grep -Eo '^[0-9]+ tests collected' "$out/collect-unit.log")"
 )
 
 # --- 3. galaxy-importer ---------------------------------------------------------------------------

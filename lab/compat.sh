@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# The unit tests and ansible-test sanity under the OLDEST ansible-core that meta/runtime.yml claims
+# (`make test` runs them under the newest, the version constraints.txt pins, in .venv):
+#   lab/compat.sh
+# The venv is built once per ansible-core version and test-tool list (build/venv-ansible-VERSION),
+# from the same pinned test tools as the main venv. Tests that need Molecule or the Docker lab do not
+# run here: they drive ansible-playbook of the main venv.
+set -euo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top"
+oldest=$(python3 - <<'PY'
+import re
+text = open("meta/runtime.yml").read()
+match = re.search(r'^requires_ansible:\s*["\']?>=\s*([0-9.]+)', text, re.M)
+if not match:
+    raise SystemExit("lab/compat: meta/runtime.yml has no requires_ansible: '>=X.Y.Z'")
+print(match.group(1))
+PY
+)
+venv="$top/build/venv-ansible-$oldest"
+tools=$(grep -E '^(jinja2|tencentcloud-sdk-python-[a-z]+|pytest|pytest-xdist|hypothesis|matplotlib)==' constraints.txt)
+stamp=$(printf 'ansible-core==%s\n%s\n' "$oldest" "$tools" | sha256sum | cut -c1-16)
+if [ "$(cat "$venv/.installed" 2>/dev/null)" != "$stamp" ]; then
+    rm -rf "$venv"
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install -q --upgrade pip
+    # shellcheck disable=SC2086  # one requirement per word
+    "$venv/bin/pip" install -q "ansible-core==$oldest" $tools
+    echo "$stamp" > "$venv/.installed"
+fi
+export PATH="$venv/bin:$PATH"
+version=$(ansible --version | sed -n '1s/.*core \([0-9.]*\)].*/\1/p')
+[ "$version" = "$oldest" ] || { echo "lab/compat: ansible-core $version in $venv, expected $oldest" >&2; exit 1; }
+echo "== unit tests under ansible-core $version"
+pytest -q -n 2 -p no:cacheprovider tests/unit
+echo "== ansible-test sanity under ansible-core $version"
+HAVIP_SANITY_COPY="sanity-$oldest" lab/sanity.sh
