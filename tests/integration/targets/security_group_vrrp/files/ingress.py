@@ -20,7 +20,8 @@ client = vpc_client.VpcClient(credential.Credential(os.environ["TENCENTCLOUD_SEC
                               os.environ["TENCENTCLOUD_REGION"], ClientProfile(httpProfile=http))
 answer = client.call_json("DescribeSecurityGroupPolicies", {"SecurityGroupId": sys.argv[1]})["Response"]
 policy_set = answer["SecurityGroupPolicySet"]
-own = [r["CidrBlock"] for r in policy_set["Ingress"] if r["PolicyDescription"] == sys.argv[2]]
+mine = sys.argv[2]
+own = [r["CidrBlock"] for r in policy_set["Ingress"] if r["PolicyDescription"] == mine]
 foreign = [dict({k: v for k, v in r.items() if k != "PolicyIndex"}, Direction=direction)
-           for direction in ("Ingress", "Egress") for r in policy_set[direction] if r["PolicyDescription"] != sys.argv[2]]
+           for direction in ("Ingress", "Egress") for r in policy_set[direction] if r["PolicyDescription"] != mine]
 print(json.dumps({"version": policy_set["Version"], "own": own, "foreign": foreign}))
