@@ -21,13 +21,8 @@ import ipaddress
 import time
 import uuid
 
-from .params import (  # noqa: F401 - ApiError and the limits are part of this module's interface
-    DEFAULT_LIMIT,
+from .params import (
     FILTER_CODES,
-    ID_PATTERNS,
-    MAX_CLIENT_TOKEN,
-    MAX_FILTER_VALUES,
-    MAX_FILTERS,
     MAX_LIMIT,
     MAX_NAME,
     ApiError,
@@ -72,7 +67,6 @@ MUTATING = frozenset({
 # asynchronous actions are VPC tasks (RequestId, DescribeVpcTaskResult).
 EIP_TASK_ACTIONS = frozenset({"AllocateAddresses", "ReleaseAddresses", "ModifyAddressesBandwidth"})
 FIRST_EIP_TASK_ID = 1_000_000_000
-
 
 
 def reserved_addresses(cidr: str) -> set[ipaddress.IPv4Address]:

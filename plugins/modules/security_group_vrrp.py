@@ -14,7 +14,7 @@ description:
     C(GRE) or C(ALL)), so each peer gets one rule C(Protocol=ALL), C(Action=ACCEPT), C(CidrBlock=PEER/32).
   - The module owns the rules whose C(PolicyDescription) is O(description) and only those; every other rule
     of the group is left as it is, and its position too.
-  - Changes are safe against concurrent edits: each request carries the policy set's C(Version) read just
+  - Changes are safe against concurrent edits. Each request carries the policy set's C(Version) read just
     before, so a group changed meanwhile is re-read and the plan made again. Rules are deleted by content
     (protocol, address, action), never by C(PolicyIndex), which shifts as rules come and go. New rules are
     added before stale ones are removed, so a peer change never leaves a moment without VRRP.

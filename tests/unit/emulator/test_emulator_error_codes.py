@@ -22,6 +22,11 @@ SGF = {"Name": "security-group-name", "Values": ["x"]}
 RULE = {"Protocol": "ALL", "CidrBlock": "172.16.16.6/32", "Action": "ACCEPT"}  # not in the world's group
 
 
+def rules(**policy_set):
+    """Create/DeleteSecurityGroupPolicies parameters for the world's group sg-lab00001."""
+    return {"SecurityGroupId": "{SG}", "SecurityGroupPolicySet": policy_set}
+
+
 @pytest.fixture
 def world(lab, api):
     unlimited(lab)
@@ -236,49 +241,29 @@ CASES = [
                             "InvalidParameterValue.Malformed"),
                            ({"SecurityGroupId": NO_SG, "SecurityGroupPolicySet": {"Ingress": [RULE]}},
                             "ResourceNotFound"),
-                           ({"SecurityGroupId": "{SG}", "SecurityGroupPolicySet": {
-                             }}, "InvalidParameterValue.Empty"),
+                           (rules(), "InvalidParameterValue.Empty"),
                            ({"SecurityGroupId": "{SG}", "SecurityGroupPolicySet": "Ingress"},
                             "InvalidParameterValue.Malformed"),
-                           ({"SecurityGroupId": "{SG}", "SecurityGroupPolicySet": {
-                             "Ingress": [RULE], "Egress": [RULE]}},
-                            "InvalidParameter.Coexist"),
-                           ({"SecurityGroupId": "{SG}", "SecurityGroupPolicySet": {
-                             "Version": "7", "Ingress": [RULE]}},
-                            "UnsupportedOperation.VersionMismatch"),
-                           ({"SecurityGroupId": "{SG}", "SecurityGroupPolicySet": {
-                             "Version": "v1", "Ingress": [RULE]}},
-                            "InvalidParameterValue.Malformed"),
-                           ({"SecurityGroupId": "{SG}", "SecurityGroupPolicySet": {
-                             "Ingress": [dict(RULE, Protocol="112")]}},
-                            "InvalidParameterValue.Range"),
-                           ({"SecurityGroupId": "{SG}", "SecurityGroupPolicySet": {
-                             "Ingress": [dict(RULE, Port="80")]}},
-                            "InvalidParameter.Coexist"),
-                           ({"SecurityGroupId": "{SG}", "SecurityGroupPolicySet": {
-                             "Ingress": [dict(RULE, CidrBlock="x")]}},
-                            "InvalidParameterValue.Malformed"),
-                           ({"SecurityGroupId": "{SG}", "SecurityGroupPolicySet": {
-                             "Ingress": [dict(RULE, Action="OK")]}},
-                            "InvalidParameterValue.Range"),
-                           ({"SecurityGroupId": "{SG}", "SecurityGroupPolicySet": {
-                             "Ingress": [{"PolicyIndex": -1}]}},
-                            "InvalidParameterValue.Malformed"))],
-    ("CreateSecurityGroupPolicies", {"SecurityGroupId": "{SG}", "SecurityGroupPolicySet": {"Ingress": [
-        dict(RULE, PolicyDescription="d" * 101)]}}, "InvalidParameterValue.TooLong"),
-    ("CreateSecurityGroupPolicies", {"SecurityGroupId": "{SG}", "SecurityGroupPolicySet": {"Ingress": [
-        dict(RULE, CidrBlock="0.0.0.0/0", Action="DROP")]}}, "UnsupportedOperation.DuplicatePolicy"),
-    ("CreateSecurityGroupPolicies", {"SecurityGroupId": "{SG}", "SecurityGroupPolicySet": {"Ingress": [
-        dict(RULE, PolicyIndex=0), dict(RULE, CidrBlock="172.16.16.5/32", PolicyIndex=1)]}}, "InvalidParameter"),
-    ("CreateSecurityGroupPolicies", {"SecurityGroupId": "{SG}", "SecurityGroupPolicySet": {"Ingress": [
-        dict(RULE, PolicyIndex=6)]}}, "InvalidParameterValue.Range"),
+                           (rules(Ingress=[RULE], Egress=[RULE]), "InvalidParameter.Coexist"),
+                           (rules(Version="7", Ingress=[RULE]), "UnsupportedOperation.VersionMismatch"),
+                           (rules(Version="v1", Ingress=[RULE]), "InvalidParameterValue.Malformed"),
+                           (rules(Ingress=[dict(RULE, Protocol="112")]), "InvalidParameterValue.Range"),
+                           (rules(Ingress=[dict(RULE, Port="80")]), "InvalidParameter.Coexist"),
+                           (rules(Ingress=[dict(RULE, CidrBlock="x")]), "InvalidParameterValue.Malformed"),
+                           (rules(Ingress=[dict(RULE, Action="OK")]), "InvalidParameterValue.Range"),
+                           (rules(Ingress=[{"PolicyIndex": -1}]), "InvalidParameterValue.Malformed"))],
+    ("CreateSecurityGroupPolicies", rules(Ingress=[dict(RULE, PolicyDescription="d" * 101)]),
+     "InvalidParameterValue.TooLong"),
+    ("CreateSecurityGroupPolicies", rules(Ingress=[dict(RULE, CidrBlock="0.0.0.0/0", Action="DROP")]),
+     "UnsupportedOperation.DuplicatePolicy"),
+    ("CreateSecurityGroupPolicies", rules(Ingress=[dict(RULE, PolicyIndex=0),
+                                                   dict(RULE, CidrBlock="172.16.16.5/32", PolicyIndex=1)]),
+     "InvalidParameter"),
+    ("CreateSecurityGroupPolicies", rules(Ingress=[dict(RULE, PolicyIndex=6)]), "InvalidParameterValue.Range"),
     ("CreateSecurityGroupPolicies", "sg-quota", "LimitExceeded.SecurityGroupPolicySet"),
-    ("DeleteSecurityGroupPolicies", {"SecurityGroupId": "{SG}", "SecurityGroupPolicySet": {"Ingress": [
-        {"PolicyIndex": 0}, RULE]}}, "InvalidParameter.Coexist"),
-    ("DeleteSecurityGroupPolicies", {"SecurityGroupId": "{SG}", "SecurityGroupPolicySet": {"Ingress": [
-        {"PolicyIndex": 5}]}}, "InvalidParameterValue.Range"),
-    ("DeleteSecurityGroupPolicies", {"SecurityGroupId": "{SG}", "SecurityGroupPolicySet": {"Ingress": [RULE]}},
-     "ResourceNotFound"),
+    ("DeleteSecurityGroupPolicies", rules(Ingress=[{"PolicyIndex": 0}, RULE]), "InvalidParameter.Coexist"),
+    ("DeleteSecurityGroupPolicies", rules(Ingress=[{"PolicyIndex": 5}]), "InvalidParameterValue.Range"),
+    ("DeleteSecurityGroupPolicies", rules(Ingress=[RULE]), "ResourceNotFound"),
     # DescribeVpcs / DescribeSubnets / DescribeNetworkInterfaces (the same filter rules)
     *[(action, params, code) for action, ids in (("DescribeVpcs", "VpcIds"), ("DescribeSubnets", "SubnetIds"),
                                                  ("DescribeNetworkInterfaces", "NetworkInterfaceIds"))
@@ -313,7 +298,7 @@ def test_every_error_path_answers_a_documented_code(lab, api, world, case):
     assert expected in error_codes.documented(action), f"the test's own expectation {expected} is undocumented"
     if params == "sg-quota":  # the world's group holds 5 ingress rules
         lab.admin("/_lab/config", {"quotas": {"policies_per_direction": 5}})
-        params = {"SecurityGroupId": "{SG}", "SecurityGroupPolicySet": {"Ingress": [RULE]}}
+        params = rules(Ingress=[RULE])
     if params == "quota":
         lab.admin("/_lab/config", {"quotas": {"havips_per_vpc": 3, "eips_per_region": 3}})
         params = {"VpcId": VPC, "SubnetId": SUBNET, "HaVipName": "x"} if action == "CreateHaVip" else {}

@@ -95,8 +95,8 @@ def test_delete_by_content_with_version_leaves_other_rules(api):
         "Version": version, "Ingress": [{"Protocol": "ALL", "CidrBlock": "172.16.16.6/32", "Action": "ACCEPT"}]})
     after = policies(api)
     assert int(after["Version"]) == int(version) + 1
-    assert [p["CidrBlock"] for p in after["Ingress"]] == ["10.0.0.0/8", "0.0.0.0/0", "172.16.16.9/32",
-                                                           "172.16.16.0/24", "0.0.0.0/0", "172.16.16.5/32"]
+    assert [p["CidrBlock"] for p in after["Ingress"]] == [
+        "10.0.0.0/8", "0.0.0.0/0", "172.16.16.9/32", "172.16.16.0/24", "0.0.0.0/0", "172.16.16.5/32"]
     # The same delete again: no such rule (and the old Version is stale).
     assert outcome(lambda: api("DeleteSecurityGroupPolicies", SecurityGroupId=SG, SecurityGroupPolicySet={
         "Ingress": [{"Protocol": "ALL", "CidrBlock": "172.16.16.6/32", "Action": "ACCEPT"}]})) == "ResourceNotFound"
