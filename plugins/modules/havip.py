@@ -264,9 +264,10 @@ class HavipManager:
             self.validate_drift_range(subnet["SubnetId"])
         return subnet
 
-    def validate_drift_range(self, subnet_id):
+    def validate_drift_range(self, subnet_id, current=()):
         """R1: every instance of associated_instances exists and has an ENI in the HAVIP's subnet,
-        checked before any change."""
+        checked before any change (those already in the drift range passed this check when added:
+        an unchanged range costs no call)."""
         wanted = list(dict.fromkeys(self.params["associated_instances"]))
         for instance_id in wanted:
             if association_type(instance_id) is None:
@@ -275,12 +276,15 @@ class HavipManager:
         if len(wanted) > MAX_DRIFT_RANGE:
             self.module.fail_json(msg=f"associated_instances: {len(wanted)} instances, a drift range holds at most "
                                       f"{MAX_DRIFT_RANGE}")
-        subnets = instance_subnets(self.module, wanted)
-        unknown = [i for i in wanted if i not in subnets]
+        new = [i for i in wanted if i not in current]
+        if not new:
+            return wanted
+        subnets = instance_subnets(self.module, new)
+        unknown = [i for i in new if i not in subnets]
         if unknown:
             self.module.fail_json(msg=f"associated_instances: {', '.join(unknown)} not found (no network interface "
                                       "in this region); nothing was changed (R1)")
-        elsewhere = [i for i in wanted if subnet_id not in subnets[i]]
+        elsewhere = [i for i in new if subnet_id not in subnets[i]]
         if elsewhere:
             self.module.fail_json(msg="associated_instances: {} not in the HAVIP's subnet {} (in {}); a HAVIP "
                                       "floats only within its subnet, nothing was changed (R1)".format(
@@ -345,7 +349,8 @@ class HavipManager:
         p = self.params
         havip_id = havip["HaVipId"]
         self.refuse_unchangeable(havip)
-        wanted = self.validate_drift_range(havip["SubnetId"]) if p["associated_instances"] is not None else None
+        wanted = (self.validate_drift_range(havip["SubnetId"], drift_range(havip))
+                  if p["associated_instances"] is not None else None)
         if p["name"] and p["name"] != havip["HaVipName"]:
             self.changed = True
             if not self.module.check_mode:

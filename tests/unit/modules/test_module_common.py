@@ -183,3 +183,18 @@ def test_an_assumed_role_through_sts(run, lab):
     refused = run("havip_info", role_arn="qcs::cam::uin/100000000001:roleName/nobody", role_session_name="integ",
                   sts_endpoint=f"127.0.0.1:{lab.port}")
     assert refused["failed"] and refused["action"] == "AssumeRole" and "role_arn" in refused["msg"]
+
+
+def test_a_tls_error_fails_at_once_with_a_hint(run, lab):
+    # https against the emulator's plain http port: the TLS handshake fails; no retry can cure that.
+    result = run("havip_info", credentials=False, secret_id=SECRET_ID, secret_key=SECRET_KEY, region="ap-guangzhou",
+                 endpoint=f"127.0.0.1:{lab.port}", scheme="https", max_attempts=6, retry_delay=1.0)
+    assert result["failed"] and result["error_code"] == "ClientNetworkError"
+    assert "not retried" in result["msg"] and "TLS" in result["msg"]
+
+
+def test_a_name_that_does_not_resolve_fails_at_once_with_a_hint(run):
+    result = run("havip_info", credentials=False, secret_id=SECRET_ID, secret_key=SECRET_KEY, region="ap-guangzhou",
+                 endpoint="vpc.does-not-exist.invalid", scheme="http", max_attempts=6, retry_delay=1.0)
+    assert result["failed"] and result["error_code"] == "ClientNetworkError"
+    assert "not retried" in result["msg"] and "resolve" in result["msg"]
