@@ -73,3 +73,15 @@ def test_a_group_that_keeps_changing_fails_after_max_rounds(run, lab, intruder):
     assert "kept changing under this task" in result["msg"] and "max_rounds=2" in result["msg"]
     assert [c["outcome"] for c in result["calls"]] == ["UnsupportedOperation.VersionMismatch"] * 2
     assert not [r for r in ingress(lab) if r["PolicyDescription"] == "havip-vrrp"]
+
+
+def test_an_idempotent_second_run_reads_twice(run, lab):
+    """As tests/unit/modules/test_module_idempotent_calls.py counts it for the other modules."""
+    options = {"security_group_id": SG, "peers": ["172.16.16.5", "172.16.16.6"]}
+    assert run("security_group_vrrp", **options)["changed"]
+    mark = lab.admin("/_lab/log")["last_seq"]
+    again = run("security_group_vrrp", diff=True, **options)
+    assert again["changed"] is False and again["calls"] == []
+    assert again["diff"]["before"] == again["diff"]["after"]
+    entries = lab.admin(f"/_lab/log?since={mark}")["entries"]
+    assert [e["action"] for e in entries] == ["DescribeSecurityGroups", "DescribeSecurityGroupPolicies"]
