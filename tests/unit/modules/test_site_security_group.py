@@ -11,11 +11,13 @@ import os
 import subprocess
 import sys
 
+import test_site_clusters
 import yaml
 from modules_support import COLLECTIONS, REGION, ROOT, SECRET_ID, SECRET_KEY
-from test_site_clusters import INSTANCES, client, inventory, vpc  # noqa: F401 - vpc: the emulator fixture
+from test_site_clusters import INSTANCES, client, inventory
 
 SG = "sg-lab00001"
+vpc = test_site_clusters.vpc  # the fixture: the emulator with two clusters' CVMs
 
 
 def security_step(lab, tmp_path, group_vars, host_vars=None):
@@ -52,7 +54,7 @@ def unrelated(lab):
             if not r["PolicyDescription"].startswith("havip-vrrp")]
 
 
-def test_each_cluster_gets_its_nodes_rules_then_nothing_changes(vpc, tmp_path):  # noqa: F811 - the fixture
+def test_each_cluster_gets_its_nodes_rules_then_nothing_changes(vpc, tmp_path):
     before = unrelated(vpc)
     shared = {"havip_security_group_id": SG}
     proc = security_step(vpc, tmp_path, {"web": shared, "db": shared})
@@ -69,7 +71,7 @@ def test_each_cluster_gets_its_nodes_rules_then_nothing_changes(vpc, tmp_path): 
     assert "changed=0" in again.stdout.rsplit("PLAY RECAP", 1)[1]
 
 
-def test_a_cluster_without_a_security_group_is_left_alone(vpc, tmp_path):  # noqa: F811
+def test_a_cluster_without_a_security_group_is_left_alone(vpc, tmp_path):
     vpc.reset_calls()
     proc = security_step(vpc, tmp_path, {"web": {"havip_security_group_id": SG}})
     assert proc.returncode == 0, proc.stdout[-4000:]
@@ -79,7 +81,7 @@ def test_a_cluster_without_a_security_group_is_left_alone(vpc, tmp_path):  # noq
     assert by_action.get("CreateSecurityGroupPolicies") == 1  # web's only
 
 
-def test_a_node_without_an_address_stops_every_cluster_before_any_call(vpc, tmp_path):  # noqa: F811
+def test_a_node_without_an_address_stops_every_cluster_before_any_call(vpc, tmp_path):
     vpc.reset_calls()
     proc = security_step(vpc, tmp_path, {"web": {"havip_security_group_id": SG}, "db": {"havip_security_group_id": SG}},
                          {"db2": {"havip_private_ip": "db2.example"}})
