@@ -237,7 +237,8 @@ class TencentCloudModule:
         self.module.fail_json(**kwargs)
 
     def exit_json(self, **kwargs):
-        kwargs.setdefault("calls", self.calls)
+        if not self.module.argument_spec.get("ids"):  # the info modules (ids, filters) change nothing
+            kwargs.setdefault("calls", self.calls)
         self.module.exit_json(**kwargs)
 
     def warn(self, text):

@@ -302,6 +302,10 @@ def main():
     before = manager.find()
     after = before
     if p["state"] == "present":
+        if before is not None and before.get("AddressStatus") == "OFFLINING" and not module.check_mode:
+            # Being released (by an earlier run): it will be gone; a new one is allocated.
+            wait_address_gone(module, before["AddressId"], p["wait_timeout"])
+            before = after = None
         if before is None:
             if p["id"] or p["address_ip"]:
                 module.fail_json(msg=f"EIP {p['id'] or p['address_ip']} does not exist; "

@@ -196,3 +196,11 @@ def test_check_mode_placeholders_chain_without_any_mutating_call(run, lab):
     assert not [e for e in log(lab) if planned["id"] in json.dumps(e["params"])]  # never looked up
     real = run("havip_eip", havip_id=planned["id"], address_ip=eip["address_ip"])
     assert real["failed"] and "placeholder of a check-mode run" in real["msg"]
+
+
+def test_an_eip_still_offlining_is_not_taken_for_present(run, lab):
+    lab.admin("/_lab/config", {"task_delay": 1})
+    eip = run("eip", name="web")["eip"]
+    lab.server.vpc.dispatch("ReleaseAddresses", {"AddressIds": [eip["id"]]}, "req-release")  # another actor
+    again = run("eip", name="web")
+    assert again["changed"] and again["eip"]["id"] != eip["id"] and again["eip"]["status"] == "UNBIND"
