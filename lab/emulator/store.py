@@ -7,7 +7,10 @@ The world file (see world.json beside this file)::
      "subnets": [{"SubnetId": "subnet-...", "VpcId": "vpc-...", "CidrBlock": "...", "Zone": "..."}],
      "instances": [{"InstanceId": "ins-...", "NetworkInterfaceId": "eni-...", "SubnetId": "subnet-...",
                     "PrivateIpAddress": "172.16.16.5", "MacAddress": "52:54:00:..."}],
-     "eip_pool": ["198.51.100.10", ...]}
+     "eip_pool": ["198.51.100.10", ...],
+     "security_groups": [{"SecurityGroupId": "sg-...", "SecurityGroupName": "...",
+                          "Ingress": [{"Protocol": "TCP", "Port": "22", "CidrBlock": "...", "Action": "ACCEPT",
+                                       "PolicyDescription": "..."}], "Egress": [...]}]}
 
 EIP pool addresses must lie in 198.51.100.0/24 (TEST-NET-2): lab EIPs are records, nothing more.
 """
@@ -52,6 +55,10 @@ CREATE TABLE IF NOT EXISTS client_tokens (action TEXT NOT NULL, token TEXT NOT N
     PRIMARY KEY (action, token));
 CREATE TABLE IF NOT EXISTS pending_moves (havip_id TEXT PRIMARY KEY, instance_id TEXT NOT NULL,
     ready_at REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS security_groups (sg_id TEXT PRIMARY KEY, name TEXT NOT NULL,
+    description TEXT NOT NULL DEFAULT '', project_id TEXT NOT NULL DEFAULT '0', version INTEGER NOT NULL DEFAULT 0,
+    ingress TEXT NOT NULL DEFAULT '[]', egress TEXT NOT NULL DEFAULT '[]', created TEXT NOT NULL,
+    updated TEXT NOT NULL, seq INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS tasks (task_id TEXT PRIMARY KEY, action TEXT NOT NULL, status TEXT NOT NULL,
     ready_at REAL NOT NULL, effect TEXT NOT NULL, output TEXT NOT NULL DEFAULT '',
     resources TEXT NOT NULL DEFAULT '[]');
@@ -169,7 +176,25 @@ class Store:
                 if ipaddress.ip_address(ip) not in EIP_RANGE:
                     raise WorldError(f"world: EIP {ip} is outside {EIP_RANGE} (the only range lab EIPs may use)")
                 self.execute("INSERT INTO eip_pool VALUES (?)", (ip,))
+            for seq, group in enumerate(world.get("security_groups", []), start=1):
+                self._load_security_group(group, created, seq)
             self.set_meta("seeded", "1")
+
+    def _load_security_group(self, group: dict, created: str, seq: int) -> None:
+        """A security group of the world file; its rules are stored as the API lists them (the
+        emulator's security_groups.py normalises them), Version 0 until the first change."""
+        from .security_groups import world_policies  # noqa: PLC0415 - the rules' parser lives with the actions
+        sg_id = group["SecurityGroupId"]
+        try:
+            ingress = world_policies(group.get("Ingress", []), created)
+            egress = world_policies(group.get("Egress", []), created)
+        except ValueError as exc:
+            raise WorldError(f"world: security group {sg_id}: {exc}") from None
+        self.execute("INSERT INTO security_groups (sg_id, name, description, project_id, version, ingress, egress, "
+                     "created, updated, seq) VALUES (?, ?, ?, ?, 0, ?, ?, ?, ?, ?)",
+                     (sg_id, group.get("SecurityGroupName", sg_id), group.get("SecurityGroupDesc", ""),
+                      str(group.get("ProjectId", "0")), self.dumps(ingress), self.dumps(egress), created, created,
+                      seq))
 
     def _load_quotas(self, quotas: dict) -> None:
         for name, value in quotas.items():

@@ -48,7 +48,8 @@ def test_quotas_from_the_world_or_the_config(lab, api):
     assert outcome(lambda: api("AllocateAddresses")) == "AddressQuotaLimitExceeded"
     api("CreateHaVip", VpcId=VPC, SubnetId=SUBNET, HaVipName="one")
     assert outcome(lambda: api("CreateHaVip", VpcId=VPC, SubnetId=SUBNET, HaVipName="two")) == "LimitExceeded"
-    assert lab.admin("/_lab/config")["quotas"] == {"eips_per_region": 1, "havips_per_vpc": 1}
+    assert lab.admin("/_lab/config")["quotas"] == {"eips_per_region": 1, "havips_per_vpc": 1,
+                                                   "policies_per_direction": 100}
 
 
 @pytest.mark.parametrize("action, first, other", [

@@ -17,6 +17,14 @@ TOO_LONG = "n" * 61
 NO_HAVIP, NO_EIP = "havip-zzzzzzzz", "eip-zzzzzzzz"
 FILTERS_11 = [{"Name": "vpc-id", "Values": [VPC]}] * 11
 F = {"Name": "havip-name", "Values": ["x"]}
+NO_SG = "sg-zzzzzzzz"
+SGF = {"Name": "security-group-name", "Values": ["x"]}
+RULE = {"Protocol": "ALL", "CidrBlock": "172.16.16.6/32", "Action": "ACCEPT"}  # not in the world's group
+
+
+def rules(**policy_set):
+    """Create/DeleteSecurityGroupPolicies parameters for the world's group sg-lab00001."""
+    return {"SecurityGroupId": "{SG}", "SecurityGroupPolicySet": policy_set}
 
 
 @pytest.fixture
@@ -30,7 +38,7 @@ def world(lab, api):
     wait_vpc_task(api, api("HaVipAssociateAddressIp", HaVipId=a, AddressIp=eip_a["AddressIp"])["RequestId"])
     api("CreateHaVip", VpcId=VPC, SubnetId=SUBNET, HaVipName="tok", ClientToken="used-token")
     api("AllocateAddresses", ClientToken="used-eip-token")
-    return {"A": a, "B": b, "EIP_A": eip_a["AddressId"], "EIP_A_IP": eip_a["AddressIp"],
+    return {"SG": "sg-lab00001", "A": a, "B": b, "EIP_A": eip_a["AddressId"], "EIP_A_IP": eip_a["AddressIp"],
             "F": eip_f["AddressId"], "F_IP": eip_f["AddressIp"]}
 
 
@@ -204,6 +212,58 @@ CASES = [
     ("DescribeTaskResult", {"TaskId": "x"}, "InvalidParameter"),
     ("DescribeTaskResult", {"TaskId": 1}, "InvalidParameter"),
     ("DescribeTaskResult", {"DealName": "20260101"}, "InvalidParameter"),
+    # Security groups (sg-lab00001 of the world file: 5 ingress rules, Version 0)
+    ("DescribeSecurityGroups", {"SecurityGroupIds": ["{SG}"], "Filters": [SGF]}, "InvalidParameter.Coexist"),
+    ("DescribeSecurityGroups", {"SecurityGroupIds": ["sg_bad"]}, "InvalidParameterValue.Malformed"),
+    ("DescribeSecurityGroups", {"SecurityGroupIds": [NO_SG]}, "ResourceNotFound"),
+    ("DescribeSecurityGroups", {"SecurityGroupIds": ["{SG}"] * 101}, "InvalidParameterValue.LimitExceeded"),
+    ("DescribeSecurityGroups", {"Filters": ["x"]}, "InvalidParameter.FilterNotDict"),
+    ("DescribeSecurityGroups", {"Filters": [{"Name": "security-group-id", "Values": "x"}]},
+     "InvalidParameter.FilterValuesNotList"),
+    ("DescribeSecurityGroups", {"Filters": [{"Name": "colour", "Values": ["x"]}]}, "InvalidParameter.FilterInvalidKey"),
+    ("DescribeSecurityGroups", {"Filters": [SGF] * 11}, "InvalidParameterValue.LimitExceeded"),
+    ("DescribeSecurityGroups", {"Limit": "101"}, "InvalidParameterValue.Range"),
+    ("DescribeSecurityGroups", {"Offset": "first"}, "InvalidParameterValue.Malformed"),
+    ("DescribeSecurityGroupPolicies", {}, "MissingParameter"),
+    ("DescribeSecurityGroupPolicies", {"SecurityGroupId": "sg_bad"}, "InvalidParameterValue.Malformed"),
+    ("DescribeSecurityGroupPolicies", {"SecurityGroupId": NO_SG}, "ResourceNotFound"),
+    ("DescribeSecurityGroupPolicies", {"SecurityGroupId": "{SG}", "Filters": ["x"]}, "InvalidParameter.FilterNotDict"),
+    ("DescribeSecurityGroupPolicies", {"SecurityGroupId": "{SG}", "Filters": [{"Name": "ip", "Values": "x"}]},
+     "InvalidParameter.FilterValuesNotList"),
+    ("DescribeSecurityGroupPolicies", {"SecurityGroupId": "{SG}", "Filters": [{"Name": "colour", "Values": ["x"]}]},
+     "InvalidParameter.FilterInvalidKey"),
+    ("DescribeSecurityGroupPolicies", {"SecurityGroupId": "{SG}", "Filters": [{"Name": "ip", "Values": ["1"] * 6}]},
+     "InvalidParameterValue.LimitExceeded"),
+    *[(action, params, code) for action in ("CreateSecurityGroupPolicies", "DeleteSecurityGroupPolicies")
+      for params, code in (({"SecurityGroupPolicySet": {"Ingress": [RULE]}}, "MissingParameter"),
+                           ({"SecurityGroupId": "{SG}"}, "MissingParameter"),
+                           ({"SecurityGroupId": "sg_bad", "SecurityGroupPolicySet": {"Ingress": [RULE]}},
+                            "InvalidParameterValue.Malformed"),
+                           ({"SecurityGroupId": NO_SG, "SecurityGroupPolicySet": {"Ingress": [RULE]}},
+                            "ResourceNotFound"),
+                           (rules(), "InvalidParameterValue.Empty"),
+                           ({"SecurityGroupId": "{SG}", "SecurityGroupPolicySet": "Ingress"},
+                            "InvalidParameterValue.Malformed"),
+                           (rules(Ingress=[RULE], Egress=[RULE]), "InvalidParameter.Coexist"),
+                           (rules(Version="7", Ingress=[RULE]), "UnsupportedOperation.VersionMismatch"),
+                           (rules(Version="v1", Ingress=[RULE]), "InvalidParameterValue.Malformed"),
+                           (rules(Ingress=[dict(RULE, Protocol="112")]), "InvalidParameterValue.Range"),
+                           (rules(Ingress=[dict(RULE, Port="80")]), "InvalidParameter.Coexist"),
+                           (rules(Ingress=[dict(RULE, CidrBlock="x")]), "InvalidParameterValue.Malformed"),
+                           (rules(Ingress=[dict(RULE, Action="OK")]), "InvalidParameterValue.Range"),
+                           (rules(Ingress=[{"PolicyIndex": -1}]), "InvalidParameterValue.Malformed"))],
+    ("CreateSecurityGroupPolicies", rules(Ingress=[dict(RULE, PolicyDescription="d" * 101)]),
+     "InvalidParameterValue.TooLong"),
+    ("CreateSecurityGroupPolicies", rules(Ingress=[dict(RULE, CidrBlock="0.0.0.0/0", Action="DROP")]),
+     "UnsupportedOperation.DuplicatePolicy"),
+    ("CreateSecurityGroupPolicies", rules(Ingress=[dict(RULE, PolicyIndex=0),
+                                                   dict(RULE, CidrBlock="172.16.16.5/32", PolicyIndex=1)]),
+     "InvalidParameter"),
+    ("CreateSecurityGroupPolicies", rules(Ingress=[dict(RULE, PolicyIndex=6)]), "InvalidParameterValue.Range"),
+    ("CreateSecurityGroupPolicies", "sg-quota", "LimitExceeded.SecurityGroupPolicySet"),
+    ("DeleteSecurityGroupPolicies", rules(Ingress=[{"PolicyIndex": 0}, RULE]), "InvalidParameter.Coexist"),
+    ("DeleteSecurityGroupPolicies", rules(Ingress=[{"PolicyIndex": 5}]), "InvalidParameterValue.Range"),
+    ("DeleteSecurityGroupPolicies", rules(Ingress=[RULE]), "ResourceNotFound"),
     # DescribeVpcs / DescribeSubnets / DescribeNetworkInterfaces (the same filter rules)
     *[(action, params, code) for action, ids in (("DescribeVpcs", "VpcIds"), ("DescribeSubnets", "SubnetIds"),
                                                  ("DescribeNetworkInterfaces", "NetworkInterfaceIds"))
@@ -236,6 +296,9 @@ def case_id(index, case):
 def test_every_error_path_answers_a_documented_code(lab, api, world, case):
     action, params, expected = case
     assert expected in error_codes.documented(action), f"the test's own expectation {expected} is undocumented"
+    if params == "sg-quota":  # the world's group holds 5 ingress rules
+        lab.admin("/_lab/config", {"quotas": {"policies_per_direction": 5}})
+        params = rules(Ingress=[RULE])
     if params == "quota":
         lab.admin("/_lab/config", {"quotas": {"havips_per_vpc": 3, "eips_per_region": 3}})
         params = {"VpcId": VPC, "SubnetId": SUBNET, "HaVipName": "x"} if action == "CreateHaVip" else {}

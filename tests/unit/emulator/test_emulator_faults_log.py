@@ -210,7 +210,8 @@ def test_a_pending_move_is_dropped_when_the_drift_range_no_longer_allows_it(slow
 
 def test_config_reports_and_validates_the_delays(lab):
     assert lab.admin("/_lab/config") == {"task_delay": 0.2, "switch_delay": 0.0, "rate_limits": {"default": 20},
-                                         "quotas": {"eips_per_region": 20, "havips_per_vpc": 10}}
+                                         "quotas": {"eips_per_region": 20, "havips_per_vpc": 10,
+                                                    "policies_per_direction": 100}}
     assert lab.admin("/_lab/config", {"switch_delay": 4})["switch_delay"] == 4.0
     for spec in ({"switch_delay": -1}, {"other": 1}, {}):
         with pytest.raises(urllib.error.HTTPError):

@@ -69,6 +69,15 @@ def _setup(api, action):
         wait_vpc_task(api, api("HaVipAssociateAddressIp", HaVipId=hid, AddressIp=eip["AddressIp"])["RequestId"])
         api("AssociateHaVipInstance", HaVipAssociationSet=[{"HaVipId": hid, "InstanceId": "ins-havip001"}])
     one = [{"HaVipId": hid, "InstanceId": "ins-havip002"}]
+    vrrp = {"Protocol": "ALL", "CidrBlock": "172.16.16.6/32", "Action": "ACCEPT"}
+    rule = {"SecurityGroupId": "sg-lab00001", "SecurityGroupPolicySet": {"Ingress": [vrrp]}}
+
+    def vrrp_rules():
+        listed = api("DescribeSecurityGroupPolicies", SecurityGroupId="sg-lab00001")["SecurityGroupPolicySet"]
+        return [p for p in listed["Ingress"] if p["CidrBlock"] == vrrp["CidrBlock"]]
+
+    if action == "DeleteSecurityGroupPolicies":
+        api("CreateSecurityGroupPolicies", **rule)
     return {
         "CreateHaVip": ({"VpcId": VPC, "SubnetId": SUBNET, "HaVipName": "made"},
                         lambda: api("DescribeHaVips", Filters=[{"Name": "havip-name", "Values": ["made"]}])[
@@ -91,6 +100,8 @@ def _setup(api, action):
         # Asynchronous: its effect shows once its task completes.
         "ModifyAddressesBandwidth": ({"AddressIds": [eip["AddressId"]], "InternetMaxBandwidthOut": 7},
                                      lambda: wait_until(lambda: address()[0]["Bandwidth"] == 7)),
+        "CreateSecurityGroupPolicies": (rule, lambda: len(vrrp_rules()) == 1),
+        "DeleteSecurityGroupPolicies": (rule, lambda: vrrp_rules() == []),
     }[action]
 
 
