@@ -19,7 +19,7 @@ export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS)
 export ANSIBLE_FORCE_COLOR := 0
 export PY_COLORS := 0
 
-.PHONY: help setup venv engine image host-tools collection lint ruff ansible-lint sanity unit integration bench \
+.PHONY: help setup venv engine image host-tools collection lint ruff ansible-lint sanity unit compat integration bench \
 	molecule ship test demo lab-up lab-down clean
 
 help:
@@ -71,6 +71,11 @@ sanity: venv collection
 unit: venv host-tools collection
 	pytest -q -n 2 tests/unit
 
+# The same unit tests and ansible-test sanity under the oldest ansible-core meta/runtime.yml claims
+# (its own venv, build/venv-ansible-VERSION, made once); the targets above run the newest.
+compat: venv host-tools collection
+	lab/compat.sh
+
 # ansible-test integration targets (tests/integration/targets) against the VPC emulator, which
 # lab/integration.sh starts on a free loopback port with throwaway keys and stops afterwards.
 integration: venv collection
@@ -93,7 +98,7 @@ molecule: venv image collection
 # Static checks and unit tests run side by side; Molecule runs alone afterwards, so that the
 # failover timings it asserts are not disturbed by a loaded CPU.
 test: setup
-	$(MAKE) -j3 --output-sync=target ruff ansible-lint sanity unit integration ship
+	$(MAKE) -j3 --output-sync=target ruff ansible-lint sanity unit integration ship compat
 	$(MAKE) molecule
 
 # --- benchmarks (not part of `make test`: timings are measured, not asserted) ---------------------

@@ -5,8 +5,7 @@ import io
 import json
 
 import pytest
-from ansible.module_utils.testing import patch_module_args
-from modules_support import KEYS, REGION, SECRET_ID, SECRET_KEY, WORLD, Lab, build, serve_in_thread
+from modules_support import KEYS, REGION, SECRET_ID, SECRET_KEY, WORLD, Lab, build, patch_module_args, serve_in_thread
 
 
 @pytest.fixture

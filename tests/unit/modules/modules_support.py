@@ -23,7 +23,26 @@ from lab.emulator.admin import AdminClient  # noqa: E402
 from lab.emulator.server import serve_in_thread  # noqa: E402
 from lab.emulator.signature import Key, KeyRing  # noqa: E402
 
-__all__ = ["KEYS", "REGION", "SECRET_ID", "SECRET_KEY", "WORLD", "Lab", "build", "serve_in_thread"]
+try:
+    from ansible.module_utils.testing import patch_module_args
+except ImportError:  # ansible-core < 2.19 (lab/compat.sh runs these tests under the oldest one claimed)
+    import json
+
+    from ansible.module_utils import basic
+    from ansible.module_utils.common.text.converters import to_bytes
+
+    @contextlib.contextmanager
+    def patch_module_args(args):
+        """What 2.19's ansible.module_utils.testing.patch_module_args does: the module's arguments."""
+        saved = basic._ANSIBLE_ARGS
+        basic._ANSIBLE_ARGS = to_bytes(json.dumps({"ANSIBLE_MODULE_ARGS": args}))
+        try:
+            yield
+        finally:
+            basic._ANSIBLE_ARGS = saved
+
+__all__ = ["KEYS", "REGION", "SECRET_ID", "SECRET_KEY", "WORLD", "Lab", "build", "patch_module_args",
+           "serve_in_thread"]
 
 WORLD = ROOT / "lab" / "emulator" / "world.json"
 SECRET_ID = "AKIDmodtest00000000000000000000000001"

@@ -5,10 +5,9 @@ import pathlib
 
 import pytest
 import yaml
-from ansible.module_utils.testing import patch_module_args
 from ansible_collections.havip.tencentcloud.plugins.module_utils import havip as havip_utils
 from ansible_collections.havip.tencentcloud.plugins.module_utils import tencentcloud as tc
-from modules_support import SECRET_ID, SECRET_KEY, SUBNET, VPC
+from modules_support import SECRET_ID, SECRET_KEY, SUBNET, VPC, patch_module_args
 
 MODULES = ["havip", "havip_info", "havip_eip", "eip", "eip_info"]
 

@@ -4,9 +4,8 @@ import io
 import json
 
 import pytest
-from ansible.module_utils.testing import patch_module_args
 from ansible_collections.havip.tencentcloud.plugins.module_utils import tencentcloud as tc
-from modules_support import REGION, SECRET_ID, SECRET_KEY
+from modules_support import REGION, SECRET_ID, SECRET_KEY, patch_module_args
 
 ENV = ("TENCENTCLOUD_SECRET_ID", "TENCENTCLOUD_SECRET_KEY", "TENCENTCLOUD_SESSION_TOKEN", "TENCENTCLOUD_REGION",
        "TENCENTCLOUD_ENDPOINT", "TENCENTCLOUD_SCHEME", "TENCENTCLOUD_CAM_ROLE_NAME", "TENCENTCLOUD_METADATA_ENDPOINT",
