@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Make sure a Docker engine answers (LAB.md: only the client is preinstalled). When none runs:
+# Make sure a Docker engine answers (docs/lab.md: only the client is preinstalled). When none runs:
 # install docker.io from Debian's packages if dockerd is missing, start dockerd in the background,
 # and wait until `docker info` answers. Says clearly what is missing when it cannot.
 set -euo pipefail

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Upstream Keepalived release tarballs for the source-install tests (R2 second branch).
 # keepalived.org is not reachable here; Debian's source archive carries upstream's tarballs as
-# keepalived_<version>.orig.tar.gz (LAB.md). Each is looked up in the Sources index of Debian's
+# keepalived_<version>.orig.tar.gz (docs/lab.md). Each is looked up in the Sources index of Debian's
 # suites (which gives its SHA-256), downloaded once into build/cache/, verified, and never committed.
 # Usage: lab/keepalived-source.sh VERSION   prints "<path> <sha256>".
 set -euo pipefail

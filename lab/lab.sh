@@ -27,7 +27,7 @@ up() {
             docker start "$name" >/dev/null
             continue
         fi
-        # systemd as PID 1 without --privileged (LAB.md): only the capabilities VRRP needs.
+        # systemd as PID 1 without --privileged (docs/lab.md): only the capabilities VRRP needs.
         docker run -d --name "$name" --hostname "$name" --label "$label" \
             --network "$network" --ip "${addresses[$name]}" \
             --cap-add SYS_ADMIN --cap-add NET_ADMIN --cap-add NET_RAW \

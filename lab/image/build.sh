@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Build the lab's base image (Debian bookworm + systemd + python3) offline from Debian's packages:
 # debootstrap into a folder, then `docker import`. The tag is a hash of this recipe, so the image is
-# built once and reused by every later run (LAB.md: no registry is reachable).
+# built once and reused by every later run (docs/lab.md: no registry is reachable).
 # Prints the image reference on stdout.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)

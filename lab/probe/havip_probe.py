@@ -1,6 +1,6 @@
 """Failover probe: requests the VIP every --interval seconds and measures the outage a user sees.
 
-Runs inside the lab network (a probe container), never from the host (LAB.md). Each request is a
+Runs inside the lab network (a probe container), never from the host (docs/lab.md). Each request is a
 fresh TCP connection to the node's whoami service, which answers with its hostname; a request that
 fails or times out is a miss. The probe stops at --duration, or --settle seconds after it has seen
 a node other than the first one answer (the failover is over), and prints a JSON report:

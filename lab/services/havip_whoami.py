@@ -1,7 +1,7 @@
 """Tiny HTTP service for the lab nodes: answers every GET with this node's hostname.
 
 The failover probe requests the VIP through it, so an answer proves that a user-space process on
-the node holding the VIP serves (ICMP alone is answered by a paused kernel too; see LAB.md).
+the node holding the VIP serves (ICMP alone is answered by a paused kernel too; see docs/lab.md).
 """
 import argparse
 import socket

@@ -76,7 +76,7 @@ def vrrp_instances(instances, defaults, hostname, hostvars, cluster_hosts):
                     peer_vars.get("keepalived_unicast_src_ip") or _ip_of(peer_vars.get("ansible_facts"), interface)
                 )
             inst["unicast_peers"] = peers
-        # The own interface is always tracked; Keepalived 2.2.7 rejects naming it (REQUIREMENTS.md).
+        # The own interface is always tracked; Keepalived 2.2.7 rejects naming it (docs/guide.md).
         inst["track_interfaces"] = [i for i in inst.get("track_interfaces") or [] if i != interface]
         inst["virtual_ipaddresses"] = list(inst.get("virtual_ipaddresses") or [])
         resolved.append(inst)

@@ -285,7 +285,7 @@ def test_agent_and_keepalived_equal_priority_agree(pair):
 
 
 def test_restart_after_sigkill_removes_stale_vip(pair):
-    """SIGKILL leaves the VIP behind (LAB.md); the next start removes it before any election."""
+    """SIGKILL leaves the VIP behind (docs/lab.md); the next start removes it before any election."""
     agent = pair.start_agent("a", 100)
     assert wait_for(lambda: pair.has_vip("a"), timeout=10) is not None, pair.log("agent-a.log")
     agent.kill()

@@ -41,7 +41,7 @@ def add_vip(cidr: str, interface: str) -> None:
 
 
 def remove_vip(cidr: str, interface: str) -> bool:
-    """Remove the VIP if present (a stale VIP left by a killed run, see LAB.md); True if removed."""
+    """Remove the VIP if present (a stale VIP left by a killed run, see docs/lab.md); True if removed."""
     address = cidr.partition("/")[0]
     if not has_address(interface, address):
         return False

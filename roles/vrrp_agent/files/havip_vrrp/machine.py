@@ -402,7 +402,7 @@ class VrrpInstance:
 
     def _start_backup(self, now: float) -> list:
         # Crash recovery at start: a VIP left configured by an earlier run must go (a SIGKILLed
-        # master leaves it behind, see LAB.md); becoming MASTER adds it again. RFC 3768 6.4.1:
+        # master leaves it behind, see docs/lab.md); becoming MASTER adds it again. RFC 3768 6.4.1:
         # BACKUP with the Master_Down_Timer (Keepalived 2.2.7 does the same with `state MASTER`:
         # "Entering BACKUP STATE (init)").
         actions: list = [RemoveVips(self.config.vips)] if self.config.vips else []
