@@ -73,6 +73,9 @@ FATAL_TRANSPORT = (
 NOT_FOUND_CODES = ("ResourceNotFound", "InvalidParameterValue.ResourceNotFound", "InvalidHaVipId.NotFound",
                    "InvalidAddressId.NotFound", "InvalidParameterValue.AddressNotFound")
 MAX_RETRY_DELAY = 20.0
+# After an uncertain attempt, a "task running" refusal is most likely our own request at work: such
+# refusals are waited out (at the last backoff delay) without spending the attempts, this many times.
+MAX_BUSY_WAITS = 30
 # Bounds of the shared numeric options: (minimum, maximum).
 BOUNDS = {
     "request_timeout": (1, 600),
@@ -311,13 +314,20 @@ class TencentCloudModule:
         Raises TencentCloudSDKException for errors that are not retried or outlast the attempts.
         """
         delays = backoff_delays(self.params["max_attempts"], self.params["retry_delay"])
-        attempt, uncertain = 0, False
+        attempt, uncertain, busy_waits = 0, False, 0
         while True:
             try:
                 return dict(self.client.call_json(action, params or {}).get("Response") or {})
             except TencentCloudSDKException as exc:
                 uncertain = uncertain or exc.code in UNCERTAIN_CODES
-                transient = is_transient(exc, retry_codes) or (uncertain and exc.code in busy_codes)
+                busy = uncertain and exc.code in busy_codes
+                if busy and delays and busy_waits < MAX_BUSY_WAITS:
+                    busy_waits += 1
+                    self._sleep(delays[min(attempt, len(delays) - 1)])
+                    if reached is not None and reached():
+                        return GoalReached()
+                    continue
+                transient = is_transient(exc, retry_codes) or busy
                 if not transient or attempt >= len(delays):
                     if reached is not None and uncertain and reached():
                         return GoalReached()

@@ -163,6 +163,21 @@ def test_a_generic_busy_code_is_retried_only_after_an_uncertain_attempt():
                        busy_codes=("UnsupportedOperation",))["RequestId"] == "req-3"
 
 
+def test_after_an_uncertain_attempt_busy_refusals_are_waited_out_without_spending_the_attempts():
+    # Our own lost request is the task that runs: more refusals than max_attempts, then the goal.
+    module, sleeps = make_module(**full_args(max_attempts=2))
+    module._client = FakeClient(["InternalError"] + ["UnsupportedOperation"] * 5 + [None])
+    reads = []
+    answer = module.call("DeleteHaVip", {}, reached=lambda: reads.append(1) and False,
+                         busy_codes=("UnsupportedOperation",))
+    assert answer["RequestId"] == "req-7" and module._client.calls == 7 and len(sleeps) == 6
+    # ... but not forever: past MAX_BUSY_WAITS refusals the attempts count again, then it fails.
+    module._client = FakeClient(["InternalError"] + ["UnsupportedOperation"] * (tc.MAX_BUSY_WAITS + 2))
+    with pytest.raises(tc.TencentCloudSDKException):
+        module.call("DeleteHaVip", {}, reached=lambda: False, busy_codes=("UnsupportedOperation",))
+    assert module._client.calls == 1 + tc.MAX_BUSY_WAITS + 1  # the lost one, the waited ones, the last
+
+
 def test_mutate_reports_every_call_with_its_outcome():
     module, _sleeps = make_module(**full_args())
     module._client = FakeClient([None, "InternalError"])
