@@ -57,11 +57,8 @@ def find_address_by_name(module, name):
     found = [a for a in module.describe_all(
         "DescribeAddresses", {"Filters": [{"Name": "address-name", "Values": [name]}]}, "AddressSet")
         if a.get("AddressName") == name]
-    if len(found) > 1:
-        ids = [a["AddressId"] for a in found]
-        module.fail_json(msg=f"name {name!r} matches {len(ids)} EIPs ({', '.join(ids)}): "
-                             "give id or address_ip to pick one", eip_ids=ids)
-    return found[0] if found else None
+    return module.the_one_named(found, name, id_key="AddressId", what="EIPs",
+                                hint="give id or address_ip to pick one", result_key="eip_ids")
 
 
 def wait_address_settled(module, address_id, timeout):

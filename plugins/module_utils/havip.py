@@ -70,11 +70,8 @@ def find_havip_by_name(module, name, vpc_id):
     filters = [{"Name": "havip-name", "Values": [name]}, {"Name": "vpc-id", "Values": [vpc_id]}]
     found = [h for h in module.describe_all("DescribeHaVips", {"Filters": filters}, "HaVipSet")
              if h.get("HaVipName") == name and h.get("VpcId") == vpc_id]
-    if len(found) > 1:
-        ids = [h["HaVipId"] for h in found]
-        module.fail_json(msg=f"name {name!r} matches {len(ids)} HAVIPs in {vpc_id} ({', '.join(ids)}): "
-                             "give id to pick one", havip_ids=ids)
-    return found[0] if found else None
+    return module.the_one_named(found, name, id_key="HaVipId", what=f"HAVIPs in {vpc_id}",
+                                hint="give id to pick one", result_key="havip_ids")
 
 
 def wait_havip_gone(module, havip_id, timeout):

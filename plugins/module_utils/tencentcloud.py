@@ -423,6 +423,15 @@ class TencentCloudModule:
             query["Filters"] = api_filters(self.params["filters"])
         return self.describe_all(action, query, set_key, empty_on=NOT_FOUND_CODES)
 
+    def the_one_named(self, found, name, *, id_key, what, hint, result_key):
+        """The one resource of ``found`` (those named ``name``), None, or a failure naming every match:
+        names are not unique on Tencent Cloud, and picking one of several would act on a stranger."""
+        if len(found) > 1:
+            ids = [r[id_key] for r in found]
+            self.fail_json(msg=f"name {name!r} matches {len(ids)} {what} ({', '.join(ids)}): {hint}",
+                           **{result_key: ids})
+        return found[0] if found else None
+
     # --- waiting ---------------------------------------------------------------------------
     def wait_until(self, predicate, timeout, what, delay=1.0):
         """Call ``predicate()`` until it returns something truthy; fail after ``timeout`` seconds."""
