@@ -472,6 +472,10 @@ def _check_announce_and_tracking(inst, where, scripts, errors):
 
 def _check_instance(inst, scripts, facts, foreign_vrids, errors, *, version):
     where = "keepalived_instances[{}]".format(inst.get("name") or "?")
+    for flag in ("nopreempt", "notify"):
+        # The template writes the directive when the value is true: a string such as "false" is.
+        if flag in inst and not isinstance(inst[flag], bool):
+            errors.append(f"{where}.{flag}={inst[flag]!r}: must be a boolean (R3)")
     _check_identity(inst, where, foreign_vrids, errors, version)
     _check_addresses(inst, where, facts, errors)
     _check_announce_and_tracking(inst, where, scripts, errors)
