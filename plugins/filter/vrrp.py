@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+import shlex
 
 from ansible.errors import AnsibleFilterError
 
@@ -693,6 +694,27 @@ def vrrp_garp_master_repeat(instances, configured=None):
     return None
 
 
+# Keepalived's config test quotes the words it does not understand, with their line: "(FILE: Line 14)
+# Unknown keyword 'Xy'". A broken auth_pass line would put pieces of the secret in validate's stderr,
+# which Ansible prints: the lines about an auth_pass line are dropped. The last argument is the file;
+# '%%' because the template module fills the command's %s with Python's % operator.
+_REDACT_SCRIPT = (
+    'for f; do :; done; out=$("$@" 2>&1); rc=$?; '
+    'hide=$(grep -n -e auth_pass -- "$f" | cut -d: -f1 | sed "s/.*/ Line &)/"); '
+    'printf "%%s\\n" "$out" | grep -v -F -e "${hide:- Line 0)}" >&2; '
+    '[ -z "$hide" ] || [ "$rc" = 0 ] || echo "(messages about the auth_pass line are not shown)" >&2; '
+    'exit $rc'
+)
+
+
+def vrrp_validate_redacted(command):
+    """``command`` (a validate command with %s for the file) run so that no message about an
+    auth_pass line reaches its output (R3; the secret is never shown)."""
+    if not isinstance(command, str) or command.count("%s") != 1:
+        raise AnsibleFilterError(f"vrrp_validate_redacted: {command!r} must hold %s once (the file to check)")
+    return f"/bin/sh -c {shlex.quote(_REDACT_SCRIPT)} vrrp-validate {command}"
+
+
 class FilterModule:
     """VRRP planning filters shared by the keepalived and vrrp_agent roles."""
 
@@ -705,5 +727,6 @@ class FilterModule:
             "vrrp_vrid_errors": vrrp_vrid_errors,
             "vrrp_cluster_errors": vrrp_cluster_errors,
             "havip_cloud_errors": havip_cloud_errors,
+            "vrrp_validate_redacted": vrrp_validate_redacted,
             "vrrp_garp_master_repeat": vrrp_garp_master_repeat,
         }
