@@ -19,7 +19,9 @@ export HAVIP_LAB_IMAGE HAVIP_LAB_IMAGE_EL HAVIP_EL_RPM_REPO HAVIP_KEEPALIVED_2_2
 log=${HAVIP_MOLECULE_LOG:-build/molecule.log}
 mkdir -p "$(dirname "$log")"
 status=0
-molecule test "$@" 2>&1 | tee "$log" || status=$?
+# The base every scenario is merged over, named explicitly: Molecule looks for it only at the root of
+# a VCS checkout, and a scenario without it is not the scenario (lab/molecule_effective_config.py).
+molecule --base-config "$top/.config/molecule/config.yml" test "$@" 2>&1 | tee "$log" || status=$?
 lab/no-secrets.sh "$log"
 if grep -n 'Missing playbook' "$log"; then
     echo "lab/molecule: a Molecule step was skipped (see above)" >&2
