@@ -244,6 +244,8 @@ def _instance_plan(name, nodes, per_node, version, scripts):
         "priorities": priorities,
         "states": states,
         "nopreempt": bool(first.get("nopreempt", False)),
+        # How often the master repeats its gratuitous ARP (R4c); 0: Keepalived's default, never.
+        "garp_master_refresh": max(int(insts[n].get("garp_master_refresh") or 0) for n in nodes),
         "expected_master": _expected_master(nodes, priorities, states),
         "track_scripts": tracked,
         "skew_s": skew,

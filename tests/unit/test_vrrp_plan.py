@@ -62,6 +62,7 @@ def test_the_guides_cluster_from_the_roles_defaults():
     assert inst["priorities"] == {"node1": 100, "node2": 100}
     assert inst["states"] == {"node1": "BACKUP", "node2": "BACKUP"}
     assert inst["nopreempt"] is True
+    assert inst["garp_master_refresh"] == 5  # R4c, the role's default
     assert inst["expected_master"] is None  # equal priorities: the election decides
     # RFC 3768 6.1: 3 x 5 + (256 - 100) / 256.
     assert inst["master_down_s"] == {"node1": 15.609375, "node2": 15.609375}
