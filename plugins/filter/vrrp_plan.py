@@ -254,21 +254,32 @@ def _instance_plan(name, nodes, per_node, version, scripts):
     }
 
 
+def _required(host, values, key):
+    value = values.get(key)
+    if value in (None, ""):
+        # No path of our own: a guessed one would read the wrong file without a word.
+        raise AnsibleFilterError(
+            f"vrrp_plan: {key} has no value for {host}, neither in the inventory nor in the roles' defaults"
+        )
+    return value
+
+
 def _node_plan(host, values):
     daemon = values["havip_vrrp_daemon"]
     if daemon not in DAEMONS:
         raise AnsibleFilterError(
             f"vrrp_plan: havip_vrrp_daemon={daemon!r} on {host}: must be keepalived or agent"
         )
-    config_dir = str(values.get("keepalived_config_dir") or "/etc/keepalived").rstrip("/") or "/"
-    state_dir = str(values.get("keepalived_state_dir") or "/var/keepalived").rstrip("/") or "/"
+    config_dir = str(_required(host, values, "keepalived_config_dir")).rstrip("/") or "/"
+    state_dir = str(_required(host, values, "keepalived_state_dir")).rstrip("/") or "/"
     instances = values.get("keepalived_instances") or []
     interface = ((values.get("keepalived_instance_defaults") or {}).get("interface")
                  if not instances or not isinstance(instances[0], dict) or "interface" not in instances[0]
                  else instances[0]["interface"])
     node = {
         "daemon": daemon,
-        "service": values.get("vrrp_agent_service") if daemon == "agent" else values["_keepalived_service"],
+        "service": (_required(host, values, "vrrp_agent_service") if daemon == "agent"
+                    else values["_keepalived_service"]),
         "config_dir": config_dir,
         "config_file": f"{config_dir}/keepalived.conf",
         "state_dir": state_dir,

@@ -178,6 +178,13 @@ def test_what_cannot_be_planned_is_named(change, message):
     assert SECRET not in str(err.value)
 
 
+def test_a_path_without_a_value_is_refused_not_guessed():
+    defaults = plan_filter.role_defaults()
+    del defaults["keepalived_state_dir"]
+    with pytest.raises(AnsibleFilterError, match="keepalived_state_dir has no value for node1"):
+        make(cluster(), defaults=defaults)
+
+
 def test_nodes_that_disagree_are_named():
     hv = cluster()
     hv["node2"]["keepalived_vrrp_version"] = 3
