@@ -1,4 +1,4 @@
-"""The drill's probe (playbooks/files/havip_probe.py, R8): TCP against real listeners on loopback, ICMP
+"""The drill's probe (playbooks/drill/files/havip_probe.py, R8): TCP against real listeners on loopback, ICMP
 through real raw and datagram sockets in a private network namespace, the neighbour table parsing."""
 import importlib.util
 import json
@@ -11,7 +11,7 @@ import time
 import pytest
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
-PROBE = ROOT / "playbooks/files/havip_probe.py"
+PROBE = ROOT / "playbooks/drill/files/havip_probe.py"
 spec = importlib.util.spec_from_file_location("havip_probe", PROBE)
 probe = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(probe)
@@ -33,12 +33,14 @@ def test_analyse_finds_longest_gap_and_switch():
     assert report["outage_start_s"] == pytest.approx(0.02)
     assert report["misses"] == 2
     assert report["segments"] == [["a", 0.0, 0.02], ["b", 1.54, 1.56]]
+    assert report["answering_at_end"] is True
 
 
 def test_analyse_without_any_answer_is_all_outage():
     report = probe.analyse([(0.0, None), (0.5, None), (1.0, None)])
     assert report["first_node"] is None
     assert report["outage_s"] == pytest.approx(1.0)
+    assert report["answering_at_end"] is False
 
 
 def test_analyse_without_failover_has_no_switch():

@@ -20,6 +20,7 @@ prints a JSON report:
   switches                 how many times the answering node changed
   segments                 [node, first answer, last answer] runs, in seconds from the start
   answers / misses         counts
+  answering_at_end         whether the last request was answered (the VIP serves again)
 """
 from __future__ import annotations
 
@@ -47,7 +48,8 @@ def tcp_answers(host: str, port: int, timeout: float) -> bool:
 
 
 def checksum(data: bytes) -> int:
-    """RFC 1071 Internet checksum."""
+    """RFC 1071 Internet checksum. The VRRP agent has the same function (havip_vrrp.packets.inet_checksum);
+    this script is copied alone to the probe host, so it keeps its own copy, tested equal to the agent's."""
     if len(data) % 2:
         data += b"\0"
     total = sum(struct.unpack(f"!{len(data) // 2}H", data))
@@ -130,6 +132,7 @@ def analyse(samples: list[tuple[float, str | None]]) -> dict:
         "outage_start_s": None,
         "switches": 0,
         "segments": [],
+        "answering_at_end": bool(samples) and samples[-1][1] is not None,
     }
     if not answers:
         report["outage_s"] = round(samples[-1][0] - samples[0][0], 3) if samples else 0.0
