@@ -74,7 +74,7 @@ def listen(port=0):
     def accept():
         while True:
             try:
-                conn, _ = server.accept()
+                conn, _peer = server.accept()
             except OSError:
                 return
             conn.close()

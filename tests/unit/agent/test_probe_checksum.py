@@ -15,5 +15,5 @@ spec.loader.exec_module(probe)
 def test_the_probes_checksum_is_the_agents():
     rng = random.Random(12)
     for size in (0, 1, 2, 19, 64, 1499):
-        data = bytes(rng.randrange(256) for _ in range(size))
+        data = bytes(rng.randrange(256) for _byte in range(size))
         assert probe.checksum(data) == inet_checksum(data)
