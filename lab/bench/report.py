@@ -2,21 +2,28 @@
 
 A sample is one failover drill's report (playbooks/failover_drill.yml writes it) tagged with the
 daemon and the advert_int it ran at. The report groups samples by (daemon, advert_int, kind) and
-gives median, min and max outage beside the theoretical Master_Down_Interval of RFC 3768 6.1.
+gives median, min and max outage beside the theoretical Master_Down_Interval (RFC 3768 6.1 / RFC 5798 6.1,
+plugins/plugin_utils/vrrp_timing.py).
 """
 
 from __future__ import annotations
 
 import json
 import statistics
+import sys
 from pathlib import Path
 
+# The collection as `make collection` links it: the bench times with the collection's own formula.
+_COLLECTIONS = Path(__file__).resolve().parents[2] / "build" / "collections"
+if str(_COLLECTIONS) not in sys.path:
+    sys.path.insert(0, str(_COLLECTIONS))
 
-def master_down_interval(advert_int: float, priority: int = 100, version: int = 2) -> float:
-    """RFC 3768 6.1: 3 x Advertisement_Interval + Skew_Time, Skew_Time = (256 - Priority) / 256 seconds;
-    RFC 5798 6.1 (VRRPv3) scales the skew by the interval: (256 - Priority) x Interval / 256."""
-    skew = (256 - priority) / 256 * (advert_int if version == 3 else 1)
-    return round(3 * advert_int + skew, 3)
+from ansible_collections.havip.tencentcloud.plugins.plugin_utils.vrrp_timing import (  # noqa: E402
+    master_down_interval,
+)
+
+# The lab's nodes run the roles' default priority.
+LAB_PRIORITY = 100
 
 
 def advert_label(advert_int: float, version: int = 2) -> str:
@@ -44,7 +51,7 @@ def summarise(samples: list[dict]) -> list[dict]:
             "median_s": round(statistics.median(outages), 3) if outages else None,
             "min_s": round(min(outages), 3) if outages else None,
             "max_s": round(max(outages), 3) if outages else None,
-            "master_down_interval_s": master_down_interval(advert, version=version),
+            "master_down_interval_s": round(master_down_interval(advert, LAB_PRIORITY, version), 3),
             "bound_s": max(float(s["bound_s"]) for s in group) if group else None,
         })
     return rows

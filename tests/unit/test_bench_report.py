@@ -13,9 +13,12 @@ def sample(daemon, advert, kind, outage, passed=True):
 
 
 def test_master_down_interval_follows_rfc3768():
-    assert report.master_down_interval(1) == 3.609
-    assert report.master_down_interval(5) == 15.609
-    assert report.master_down_interval(1, priority=255) == 3.004
+    """The collection's formula (plugins/plugin_utils/vrrp_timing.py), at the lab's priority in the rows."""
+    assert round(report.master_down_interval(1, 100, 2), 3) == 3.609
+    assert round(report.master_down_interval(5, 100, 2), 3) == 15.609
+    assert round(report.master_down_interval(1, 255, 2), 3) == 3.004
+    rows = report.summarise([sample("keepalived", 5, "stop", 1.0)])
+    assert rows[0]["master_down_interval_s"] == 15.609
 
 
 def test_rows_group_by_daemon_advert_and_kind_with_median_min_max():
@@ -63,7 +66,7 @@ def test_raw_drill_reports_are_read_back_with_the_drills_own_verdict(tmp_path):
 
 def test_vrrpv3_rows_are_apart_and_scale_the_skew_time():
     """RFC 5798 6.1: with VRRPv3 the skew time is (256 - priority) x advert_int / 256."""
-    assert report.master_down_interval(0.1, version=3) == 0.361
+    assert round(report.master_down_interval(0.1, 100, 3), 3) == 0.361
     samples = [dict(sample("agent", 0.1, "kill", x), vrrp_version=3) for x in (0.4, 0.5)] + [
         sample("agent", 1, "kill", 3.0)]
     rows = report.summarise(samples)

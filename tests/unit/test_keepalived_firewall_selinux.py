@@ -19,26 +19,22 @@
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from tests.unit.playbook_runner import ansible_playbook
+
 ROOT = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).parent
-PLAYBOOK = str(Path(sys.executable).parent / "ansible-playbook")
 
 
 def ansible(*args: str, extra: dict, path_prefix: Path | None = None) -> subprocess.CompletedProcess:
-    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=str(ROOT / "build" / "collections"), ANSIBLE_NOCOLOR="1")
-    if path_prefix:
-        env["PATH"] = f"{path_prefix}:{env['PATH']}"
-    cmd = [PLAYBOOK, "-i", str(HERE / "inventory" / "localhost.yml"), *args, "-e", json.dumps(extra)]
-    return subprocess.run(cmd, capture_output=True, text=True, env=env, check=False)
+    return ansible_playbook("-i", HERE / "inventory" / "localhost.yml", *args, extra_vars=extra,
+                            path_prefix=path_prefix)
 
 
 # --- preflight ---------------------------------------------------------------------------------

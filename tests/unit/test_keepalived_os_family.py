@@ -21,12 +21,13 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import yaml
 from ansible.module_utils.facts.system.distribution import Distribution
+
+from tests.unit.playbook_runner import ansible_playbook
 
 ROOT = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).parent
@@ -38,20 +39,17 @@ SAME_EVERYWHERE = ("keepalived.conf", "notify_action.sh", "check_service.sh")
 
 
 def run(render_dir: Path, os_family: str) -> subprocess.CompletedProcess:
-    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=str(ROOT / "build" / "collections"), ANSIBLE_NOCOLOR="1")
-    cmd = [
-        str(Path(sys.executable).parent / "ansible-playbook"),
-        "-i", str(HERE / "inventory" / "guide.yml"),
+    return ansible_playbook(
+        "-i", HERE / "inventory" / "guide.yml",
         "-e", f"test_os_family={os_family}",
         "-e", f"render_dir={render_dir}",
         "-e", "keepalived_config_dir={{ render_dir }}/{{ inventory_hostname }}",
         # Inside the role: its variable selection and preflight only (no package manager, no change).
         "--tags", "keepalived_preflight,untagged",
         "--skip-tags", "keepalived_install",
-        str(HERE / "playbooks" / "os_family.yml"),
-        str(HERE / "playbooks" / "render_keepalived.yml"),
-    ]
-    return subprocess.run(cmd, capture_output=True, text=True, env=env, check=False)
+        HERE / "playbooks" / "os_family.yml",
+        HERE / "playbooks" / "render_keepalived.yml",
+    )
 
 
 @pytest.fixture(scope="module")

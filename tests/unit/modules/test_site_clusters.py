@@ -7,14 +7,11 @@ The emulator (lab/emulator) answers the real SDK over HTTP on loopback.
 """
 
 import json
-import os
-import subprocess
 import sys
 
 import pytest
 import yaml
 from modules_support import (
-    COLLECTIONS,
     KEYS,
     REGION,
     ROOT,
@@ -30,6 +27,8 @@ from tencentcloud.common import credential
 from tencentcloud.common.profile.client_profile import ClientProfile
 from tencentcloud.common.profile.http_profile import HttpProfile
 from tencentcloud.vpc.v20170312 import vpc_client
+
+from tests.unit.playbook_runner import ansible_playbook
 
 INSTANCES = {"web1": ("ins-web00001", "172.16.16.21"), "web2": ("ins-web00002", "172.16.16.22"),
              "db1": ("ins-db000001", "172.16.16.31"), "db2": ("ins-db000002", "172.16.16.32")}
@@ -73,15 +72,13 @@ def inventory(tmp_path, port, vrids):
 
 
 def cloud_step(lab, tmp_path, vrids, *extra):
-    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=str(COLLECTIONS), TENCENTCLOUD_SECRET_ID=SECRET_ID,
-               TENCENTCLOUD_SECRET_KEY=SECRET_KEY, TENCENTCLOUD_REGION=REGION, ANSIBLE_NOCOLOR="1")
-    command = [os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), "-vvv", "--diff",
-               "-i", str(inventory(tmp_path, lab.port, vrids)), str(ROOT / "playbooks" / "cloud_havip.yml"),
-               "-e", "havip_clusters=web:db", *extra]
-    proc = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300, check=False)
-    assert SECRET_KEY not in proc.stdout + proc.stderr
-    assert "p4ss" not in proc.stdout + proc.stderr
-    return proc
+    return ansible_playbook(
+        "-vvv", "--diff", "-i", inventory(tmp_path, lab.port, vrids), ROOT / "playbooks" / "cloud_havip.yml",
+        "-e", "havip_clusters=web:db", *extra,
+        env={"TENCENTCLOUD_SECRET_ID": SECRET_ID, "TENCENTCLOUD_SECRET_KEY": SECRET_KEY,
+             "TENCENTCLOUD_REGION": REGION},
+        secrets=(SECRET_KEY, "p4ss"), timeout=300,
+    )
 
 
 def client(lab):
