@@ -10,8 +10,13 @@ For advert_int 1 s and 0.1 s it also samples each daemon's idle CPU and RSS (--i
 the master's advert gap seen by the backup while 100 idle and slow clients hold the agent's metrics
 port (--gap seconds; Keepalived has no metrics port, its gap is measured as it is).
 
-Usage: python3 -m lab.bench [--reps 5] [--daemons keepalived,agent] [--adverts 5,1,0.1]
+--parts roles (alone: BENCH_ARGS="--parts roles --reps 3") measures the cost of a role run instead
+(lab/bench/roles.py): the keepalived role alone, previous (--prev-ref) beside current, first converge
+and reruns, with task results and module calls per node; and site.yml reruns with each daemon.
+
+Usage: python3 -m lab.bench [--parts drills,roles] [--reps 5] [--daemons keepalived,agent] [--adverts 5,1,0.1]
                             [--kinds stop,kill,health,link] [--keep-lab] [--idle 60] [--gap 20]
+                            [--prev-ref 827fbdc]
 """
 
 from __future__ import annotations
@@ -28,7 +33,7 @@ from pathlib import Path
 
 import yaml
 
-from lab.bench import advert_gap, report
+from lab.bench import advert_gap, report, roles
 from lab.emulator.admin import AdminClient
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -182,6 +187,8 @@ def main() -> int:
     parser.add_argument("--gap", type=int, default=20,
                         help="seconds of advert gap capture per daemon, with 100 metrics connections held (0: none)")
     parser.add_argument("--out", default=str(OUT), help="report directory")
+    parser.add_argument("--parts", default="drills", help="drills (converge, drills, idle cost) and/or roles")
+    parser.add_argument("--prev-ref", default="827fbdc", help="git ref of the previous roles (--parts roles)")
     args = parser.parse_args()
     command = "make bench" + (f" BENCH_ARGS={shlex.quote(' '.join(sys.argv[1:]))}" if sys.argv[1:] else "")
     out_dir = Path(args.out).resolve()  # the drill writes its report relative to nothing else
@@ -191,6 +198,10 @@ def main() -> int:
         subprocess.run([str(ROOT / "lab" / "lab.sh"), "down"], check=True)
     subprocess.run([str(ROOT / "lab" / "lab.sh"), "up"], check=True)
 
+    if "roles" in args.parts.split(","):
+        roles.part(args.reps, args.prev_ref, out_dir, command, lab_env())
+        if "drills" not in args.parts.split(","):
+            return 0
     samples: list[dict] = []
     converge: list[dict] = []
     idle: list[dict] = []
