@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+import shlex
 
 from ansible.errors import AnsibleFilterError
 
@@ -472,6 +473,10 @@ def _check_announce_and_tracking(inst, where, scripts, errors):
 
 def _check_instance(inst, scripts, facts, foreign_vrids, errors, *, version):
     where = "keepalived_instances[{}]".format(inst.get("name") or "?")
+    for flag in ("nopreempt", "notify"):
+        # The template writes the directive when the value is true: a string such as "false" is.
+        if flag in inst and not isinstance(inst[flag], bool):
+            errors.append(f"{where}.{flag}={inst[flag]!r}: must be a boolean (R3)")
     _check_identity(inst, where, foreign_vrids, errors, version)
     _check_addresses(inst, where, facts, errors)
     _check_announce_and_tracking(inst, where, scripts, errors)
@@ -689,6 +694,27 @@ def vrrp_garp_master_repeat(instances, configured=None):
     return None
 
 
+# Keepalived's config test quotes the words it does not understand, with their line: "(FILE: Line 14)
+# Unknown keyword 'Xy'". A broken auth_pass line would put pieces of the secret in validate's stderr,
+# which Ansible prints: the lines about an auth_pass line are dropped. The last argument is the file;
+# '%%' because the template module fills the command's %s with Python's % operator.
+_REDACT_SCRIPT = (
+    'for f; do :; done; out=$("$@" 2>&1); rc=$?; '
+    'hide=$(grep -n -e auth_pass -- "$f" | cut -d: -f1 | sed "s/.*/ Line &)/"); '
+    'printf "%%s\\n" "$out" | grep -v -F -e "${hide:- Line 0)}" >&2; '
+    '[ -z "$hide" ] || [ "$rc" = 0 ] || echo "(messages about the auth_pass line are not shown)" >&2; '
+    'exit $rc'
+)
+
+
+def vrrp_validate_redacted(command):
+    """``command`` (a validate command with %s for the file) run so that no message about an
+    auth_pass line reaches its output (R3; the secret is never shown)."""
+    if not isinstance(command, str) or command.count("%s") != 1:
+        raise AnsibleFilterError(f"vrrp_validate_redacted: {command!r} must hold %s once (the file to check)")
+    return f"/bin/sh -c {shlex.quote(_REDACT_SCRIPT)} vrrp-validate {command}"
+
+
 class FilterModule:
     """VRRP planning filters shared by the keepalived and vrrp_agent roles."""
 
@@ -701,5 +727,6 @@ class FilterModule:
             "vrrp_vrid_errors": vrrp_vrid_errors,
             "vrrp_cluster_errors": vrrp_cluster_errors,
             "havip_cloud_errors": havip_cloud_errors,
+            "vrrp_validate_redacted": vrrp_validate_redacted,
             "vrrp_garp_master_repeat": vrrp_garp_master_repeat,
         }

@@ -199,7 +199,9 @@ _WORD = re.compile(r'"([^"]*)"|([{}])|([^\s{}"]+)')
 
 def _tokenize(text: str, path: str) -> list:
     tokens: list = []
-    for lineno, raw in enumerate(text.splitlines(), start=1):
+    # Lines end at '\n' only, as Keepalived reads them (fgets): str.splitlines() would also end one at
+    # '\r', '\x85' or U+2028 and find a directive where Keepalived sees the rest of a comment.
+    for lineno, raw in enumerate(text.split("\n"), start=1):
         pos = 0
         while True:
             while pos < len(raw) and raw[pos].isspace():
