@@ -3,13 +3,19 @@ peers (guide point R4a) or multicast to 224.0.0.18 (RFC 3768 5.2.2), bound to on
 
 from __future__ import annotations
 
+import array
 import socket
 import struct
+import time
 
 from .packets import IPPROTO_VRRP, VRRP_MCAST_V4, VRRP_TTL, VrrpV2Advert, VrrpV3Advert
 
 SO_BINDTODEVICE = getattr(socket, "SO_BINDTODEVICE", 25)
 IPTOS_PREC_INTERNETCONTROL = 0xC0  # as Keepalived sends VRRP
+SO_TIMESTAMPNS = getattr(socket, "SO_TIMESTAMPNS", 35)  # asm-generic/socket.h (SCM_TIMESTAMPNS)
+SO_ATTACH_FILTER = getattr(socket, "SO_ATTACH_FILTER", 26)
+_TIMESPEC = struct.Struct("@ll")  # struct timespec: the stamp SO_TIMESTAMPNS hands over
+_ANCILLARY = socket.CMSG_SPACE(_TIMESPEC.size)
 
 
 def _raw_socket(interface: str) -> socket.socket:
@@ -28,6 +34,7 @@ class VrrpSender:
         self.src_ip = src_ip
         self.peers = tuple(peers)
         self._cache: dict = {}
+        self._last: tuple = (None, None, ())
         self.sock = _raw_socket(interface)
         self.sock.setsockopt(socket.IPPROTO_IP, socket.IP_TTL, VRRP_TTL)
         self.sock.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_TTL, VRRP_TTL)
@@ -43,6 +50,9 @@ class VrrpSender:
     def _packed(self, advert: VrrpV2Advert | VrrpV3Advert) -> tuple:
         """(destination, bytes) of ``advert``: packed once, then reused (a master at 0.1 s sends the
         same few adverts ten times a second; idle cost, issue 13)."""
+        last = self._last
+        if advert is last[0] and self.peers is last[1]:  # the same advert object as last time
+            return last[2]
         key = (advert, self.peers)
         packed = self._cache.get(key)
         if packed is None:
@@ -53,6 +63,7 @@ class VrrpSender:
             if len(self._cache) >= 8:  # a few priorities at most; a reload may change the rest
                 self._cache.clear()
             self._cache[key] = packed
+        self._last = (advert, self.peers, packed)
         return packed
 
     def send(self, advert: VrrpV2Advert | VrrpV3Advert) -> int:
@@ -70,29 +81,100 @@ class VrrpSender:
 
 
 class VrrpReceiver:
-    """Receives every VRRP packet arriving on one interface (unicast, and multicast when joined)."""
+    """Receives every VRRP packet arriving on one interface (unicast, and multicast when joined),
+    each with the time the kernel received it, so that a daemon that reads the socket late (in a
+    batch, issue 13: a BACKUP does not wake for every advert) still runs its timers from the
+    arrival times.
+
+    ``urgent`` is a second socket on the same interface that the kernel (a classic BPF filter)
+    lets only priority-0 adverts into: it wakes a daemon that does not watch the main socket,
+    since a priority-0 advert must be answered within Skew_Time (RFC 3768 6.4.2, RFC 5798
+    6.4.2), sooner than the Master_Down_Timer a batch waits for. It holds copies: its packets are
+    only a signal (:meth:`clear_urgent`), the main socket has them all."""
 
     def __init__(self, interface: str, local_ip: str, multicast: bool) -> None:
         self.interface = interface
         self.sock = _raw_socket(interface)
-        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 18)
-        if multicast:
-            ifindex = socket.if_nametoindex(interface)
-            mreqn = struct.pack("=4s4si", socket.inet_aton(VRRP_MCAST_V4), socket.inet_aton(local_ip), ifindex)
-            self.sock.setsockopt(socket.IPPROTO_IP, socket.IP_ADD_MEMBERSHIP, mreqn)
+        self.urgent = None
+        try:
+            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 18)
+            self.sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
+            self.urgent = _raw_socket(interface)
+            self.urgent.setsockopt(socket.SOL_SOCKET, SO_ATTACH_FILTER, _PRIORITY_ZERO_FILTER.program)
+            if multicast:
+                ifindex = socket.if_nametoindex(interface)
+                mreqn = struct.pack("=4s4si", socket.inet_aton(VRRP_MCAST_V4), socket.inet_aton(local_ip), ifindex)
+                self.sock.setsockopt(socket.IPPROTO_IP, socket.IP_ADD_MEMBERSHIP, mreqn)
+        except BaseException:
+            self.close()
+            raise
+        self.last_read = time.monotonic()  # every packet read later arrived after this
 
     def fileno(self) -> int:
         return self.sock.fileno()
 
     def read_all(self, limit: int = 64) -> list:
-        """Whole IPv4 packets waiting on the socket (a raw socket returns the IP header too)."""
+        """Whole IPv4 packets waiting on the socket (a raw socket returns the IP header too), as
+        (packet, arrival) with arrival on the time.monotonic() clock. The kernel stamps packets
+        with the wall clock: the stamp is moved to the monotonic clock and kept between the
+        previous read and now, so that a step of the wall clock cannot move a timer outside what
+        the reads themselves prove."""
         packets = []
+        recvmsg = self.sock.recvmsg
         for _unused in range(limit):
             try:
-                packets.append(self.sock.recv(65535))
+                data, ancdata, _flags, _addr = recvmsg(65535, _ANCILLARY)
             except (BlockingIOError, InterruptedError):
                 break
+            packets.append([data, ancdata])
+        now = time.monotonic()
+        if packets:
+            offset = time.time() - now
+            earliest = self.last_read
+            for packet in packets:
+                arrival = now
+                for level, kind, raw in packet[1]:
+                    if level == socket.SOL_SOCKET and kind == SO_TIMESTAMPNS and len(raw) >= _TIMESPEC.size:
+                        seconds, nanoseconds = _TIMESPEC.unpack_from(raw)
+                        arrival = min(now, max(earliest, seconds + nanoseconds * 1e-9 - offset))
+                packet[1] = earliest = arrival  # in order of arrival, whatever the stamps say
+        self.last_read = now
         return packets
+
+    def clear_urgent(self) -> int:
+        """Empty the urgent socket (its packets are copies); how many it held."""
+        count = 0
+        while self.urgent is not None:
+            try:
+                self.urgent.recv(64)
+            except (BlockingIOError, InterruptedError):
+                break
+            except OSError:
+                break
+            count += 1
+        return count
 
     def close(self) -> None:
         self.sock.close()
+        if self.urgent is not None:
+            self.urgent.close()
+
+
+class _BpfProgram:
+    """A classic BPF program for SO_ATTACH_FILTER (linux/filter.h: struct sock_fprog holds a
+    pointer to the instructions; array.buffer_info gives it without ctypes and its memory)."""
+
+    def __init__(self, instructions: list) -> None:
+        self.code = array.array("B", b"".join(struct.pack("=HBBI", *ins) for ins in instructions))
+        address, _unused = self.code.buffer_info()
+        self.program = struct.pack("@HP", len(instructions), address)  # kept alive with self.code
+
+
+# On a raw IPv4 socket the filter sees the packet from its IP header on (net/ipv4/raw.c).
+_PRIORITY_ZERO_FILTER = _BpfProgram([
+    (0xB1, 0, 0, 0),  # ldxb 4*([0]&0xf): X = IP header length
+    (0x50, 0, 0, 2),  # ldb [x+2]: A = the VRRP priority (RFC 3768 5.3.4, RFC 5798 5.2.4)
+    (0x15, 0, 1, 0),  # jeq #0: priority 0 goes on, anything else to the drop
+    (0x06, 0, 0, 64),  # ret #64: keep the first 64 bytes (a copy that is only a signal)
+    (0x06, 0, 0, 0),  # ret #0: drop
+])
