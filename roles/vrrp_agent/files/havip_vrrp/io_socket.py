@@ -3,19 +3,21 @@ peers (guide point R4a) or multicast to 224.0.0.18 (RFC 3768 5.2.2), bound to on
 
 from __future__ import annotations
 
-import array
 import socket
 import struct
 import time
 
+from . import io_filter
 from .packets import IPPROTO_VRRP, VRRP_MCAST_V4, VRRP_TTL, VrrpV2Advert, VrrpV3Advert
 
 SO_BINDTODEVICE = getattr(socket, "SO_BINDTODEVICE", 25)
 IPTOS_PREC_INTERNETCONTROL = 0xC0  # as Keepalived sends VRRP
 SO_TIMESTAMPNS = getattr(socket, "SO_TIMESTAMPNS", 35)  # asm-generic/socket.h (SCM_TIMESTAMPNS)
-SO_ATTACH_FILTER = getattr(socket, "SO_ATTACH_FILTER", 26)
 _TIMESPEC = struct.Struct("@ll")  # struct timespec: the stamp SO_TIMESTAMPNS hands over
 _ANCILLARY = socket.CMSG_SPACE(_TIMESPEC.size)
+# Read size: the longest VRRP packet is 60 (IP header with options) + 8 + 255 * 4 + 8 octets;
+# anything longer is cut, and then fails the length checks (packets.IPv4Header: truncated).
+MAX_PACKET = 2048
 
 
 def _raw_socket(interface: str) -> socket.socket:
@@ -42,6 +44,7 @@ class VrrpSender:
         self.sock.setsockopt(socket.IPPROTO_IP, socket.IP_TOS, IPTOS_PREC_INTERNETCONTROL)
         self.sock.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_IF, socket.inet_aton(src_ip))
         self.sock.bind((src_ip, 0))  # the source address of every advert
+        io_filter.DROP_ALL.attach(self.sock)  # send only: the receiver reads
 
     @property
     def destinations(self) -> tuple[str, ...]:
@@ -90,7 +93,7 @@ class VrrpReceiver:
     lets only priority-0 adverts into: it wakes a daemon that does not watch the main socket,
     since a priority-0 advert must be answered within Skew_Time (RFC 3768 6.4.2, RFC 5798
     6.4.2), sooner than the Master_Down_Timer a batch waits for. It holds copies: its packets are
-    only a signal (:meth:`clear_urgent`), the main socket has them all."""
+    only a signal (:meth:`clear_urgent`), the main socket has them all (io_filter)."""
 
     def __init__(self, interface: str, local_ip: str, multicast: bool) -> None:
         self.interface = interface
@@ -100,7 +103,7 @@ class VrrpReceiver:
             self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 18)
             self.sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
             self.urgent = _raw_socket(interface)
-            self.urgent.setsockopt(socket.SOL_SOCKET, SO_ATTACH_FILTER, _PRIORITY_ZERO_FILTER.program)
+            io_filter.PRIORITY_ZERO.attach(self.urgent)
             if multicast:
                 ifindex = socket.if_nametoindex(interface)
                 mreqn = struct.pack("=4s4si", socket.inet_aton(VRRP_MCAST_V4), socket.inet_aton(local_ip), ifindex)
@@ -123,7 +126,7 @@ class VrrpReceiver:
         recvmsg = self.sock.recvmsg
         for _unused in range(limit):
             try:
-                data, ancdata, _flags, _addr = recvmsg(65535, _ANCILLARY)
+                data, ancdata, _flags, _addr = recvmsg(MAX_PACKET, _ANCILLARY)
             except (BlockingIOError, InterruptedError):
                 break
             packets.append([data, ancdata])
@@ -158,23 +161,3 @@ class VrrpReceiver:
         self.sock.close()
         if self.urgent is not None:
             self.urgent.close()
-
-
-class _BpfProgram:
-    """A classic BPF program for SO_ATTACH_FILTER (linux/filter.h: struct sock_fprog holds a
-    pointer to the instructions; array.buffer_info gives it without ctypes and its memory)."""
-
-    def __init__(self, instructions: list) -> None:
-        self.code = array.array("B", b"".join(struct.pack("=HBBI", *ins) for ins in instructions))
-        address, _unused = self.code.buffer_info()
-        self.program = struct.pack("@HP", len(instructions), address)  # kept alive with self.code
-
-
-# On a raw IPv4 socket the filter sees the packet from its IP header on (net/ipv4/raw.c).
-_PRIORITY_ZERO_FILTER = _BpfProgram([
-    (0xB1, 0, 0, 0),  # ldxb 4*([0]&0xf): X = IP header length
-    (0x50, 0, 0, 2),  # ldb [x+2]: A = the VRRP priority (RFC 3768 5.3.4, RFC 5798 5.2.4)
-    (0x15, 0, 1, 0),  # jeq #0: priority 0 goes on, anything else to the drop
-    (0x06, 0, 0, 64),  # ret #64: keep the first 64 bytes (a copy that is only a signal)
-    (0x06, 0, 0, 0),  # ret #0: drop
-])
