@@ -103,7 +103,7 @@ def _check_inputs_schema(inputs: dict) -> None:
         kind = f.get("type", "string")
         if kind not in FIELD_TYPES:
             raise CredentialTypeError(f"inputs.fields {f['id']}: type {kind!r} is not string or boolean")
-        if "default" in f and type(f["default"]) is not FIELD_TYPES[kind]:
+        if "default" in f and not isinstance(f["default"], FIELD_TYPES[kind]):
             raise CredentialTypeError(f"inputs.fields {f['id']}: default {f['default']!r} is not a {kind}")
         for key in STRING_ONLY_KEYS:
             if key in f and kind != "string":
@@ -181,7 +181,7 @@ def validate_inputs(ctype: dict, inputs: dict) -> None:
         raise CredentialTypeError(f"credential inputs: unknown fields {sorted(unknown)}")
     for name, value in inputs.items():
         kind = known[name].get("type", "string")
-        if type(value) is not FIELD_TYPES[kind]:
+        if not isinstance(value, FIELD_TYPES[kind]):
             raise CredentialTypeError(f"credential inputs: {name} must be a {kind}")
         if "choices" in known[name] and value not in known[name]["choices"]:
             raise CredentialTypeError(f"credential inputs: {name} must be one of {known[name]['choices']}")

@@ -66,7 +66,7 @@ def test_good_variables_pass_and_the_port_defaults_to_the_health_check(tmp_path)
 
 def test_every_bad_value_is_named_with_its_rule_in_one_failure(tmp_path):
     result = check(tmp_path, drill_vip="300.1.1.1", drill_probe_host="node1", drill_probe_method="udp",
-                   drill_kind="pause", drill_margin_s="-1", drill_interface="eth0; reboot",
+                   drill_kind="pause", drill_margin_s="-1",
                    drill_report_dir="reports", drill_probe_path="tmp/probe", drill_daemon_service="keep alived")
     assert_says(
         result,
@@ -75,7 +75,6 @@ def test_every_bad_value_is_named_with_its_rule_in_one_failure(tmp_path):
         "drill_probe_method=udp: must be tcp (a TCP port of the VIP) or icmp",
         "drill_kind=pause: must be one of stop, health, kill, reboot, link",
         "drill_margin_s=-1: must be a number of seconds >= 0",
-        "drill_interface=eth0; reboot: must be a network interface name",
         "drill_report_dir=reports: must be an absolute path",
         "drill_probe_path=tmp/probe: must be an absolute path",
         "drill_daemon_service (or vrrp_agent_service)=['keep alived']: must be a systemd unit name",
@@ -108,9 +107,20 @@ def test_cluster_vip_kind_and_report_place_rules(tmp_path):
 
     result = check(tmp_path, drill_vip="172.16.16.13", drill_probe_host="probe", drill_kind="health",
                    drill_report_dir="/home/u/.ansible/collections/ansible_collections/havip/tencentcloud/x")
-    assert_says(result, "drill_vip=172.16.16.13: not one of the cluster's VIPs ['172.16.16.12']",
-                "drill_health_service=: drill_kind=health needs the systemd unit the health check watches",
+    assert_says(result, "drill_health_service=: drill_kind=health needs the systemd unit the health check watches",
                 "inside an Ansible collections tree")
+
+
+def test_the_vip_and_the_drill_kind_are_checked_against_the_clusters_plan(tmp_path):
+    result = check(tmp_path, drill_vip="172.16.16.13", drill_probe_host="probe", drill_interface="eth0; reboot")
+    assert_says(result,
+                "drill_vip=172.16.16.13: not one of the cluster's VIPs ['172.16.16.12'] (keepalived_instances, R3)",
+                "drill_interface=eth0; reboot: must be a network interface name")
+    result = check(tmp_path, drill_vip="172.16.16.12", drill_probe_host="probe", drill_kind="health",
+                   drill_health_service="web",
+                   keepalived_instances=[{"name": "VI_1", "virtual_router_id": 51, "track_scripts": [],
+                                          "virtual_ipaddresses": ["172.16.16.12"]}])
+    assert_says(result, "drill_kind=health: instance VI_1 of 172.16.16.12 tracks no health check script")
 
     result = check(tmp_path, drill_cluster_group="nogroup", drill_vip="172.16.16.12", drill_probe_host="probe")
     assert_says(result, "drill_cluster_group=nogroup: must name an inventory group")

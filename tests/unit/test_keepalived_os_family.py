@@ -79,8 +79,25 @@ def selected(rendered, family: str, host: str) -> dict:
 def test_debian_facts_select_vars_debian(rendered, host):
     got = selected(rendered, "Debian", host)
     expected = yaml.safe_load((ROLE_VARS / "Debian.yml").read_text())
-    assert {k: v for k, v in got.items() if k != "os_family"} == expected
+    assert {k: v for k, v in got.items() if k not in ("os_family", "__vrrp_os")} == expected
     assert got["_keepalived_candidate_cmd"][:2] == ["apt-cache", "policy"]
+
+
+# The shared _vrrp role has no vars files (ansible-lint's var-naming, see its argument spec): its
+# preflight picks the firewall and SELinux paths of the family.
+VRRP_OS = {
+    "Debian": {"nftables_conf": "/etc/nftables.conf", "nftables_dir": "/etc/nftables.d",
+               "iptables_save_file": "/etc/iptables/rules.v4", "iptables_service": "netfilter-persistent",
+               "selinux_packages": []},
+    "RedHat": {"nftables_conf": "/etc/sysconfig/nftables.conf", "nftables_dir": "/etc/nftables",
+               "iptables_save_file": "/etc/sysconfig/iptables", "iptables_service": "iptables",
+               "selinux_packages": ["policycoreutils-python-utils"]},
+}
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_shared_preflight_selects_the_family_paths(rendered, family):
+    assert selected(rendered, family, HOSTS[0])["__vrrp_os"] == VRRP_OS[family]
 
 
 @pytest.mark.parametrize("host", HOSTS)
