@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 from test_vrrp_filters import vrrp
 
 ROOT = Path(__file__).resolve().parents[2]
-TEMPLATE = ROOT / "roles" / "keepalived" / "templates" / "keepalived.conf.j2"
+TEMPLATE = ROOT / "roles" / "_vrrp" / "templates" / "keepalived.conf.j2"
 sys.path.insert(0, str(ROOT / "roles" / "vrrp_agent" / "files"))
 from havip_vrrp import config as agent_config  # noqa: E402 - the agent ships inside its role
 
@@ -90,7 +90,7 @@ def refusals(glob, script, inst):
 
 
 def rendered(glob, script, inst):
-    return RENDER(dict(glob, keepalived_vrrp_scripts=[script], _keepalived_instances=[inst]))
+    return RENDER(dict(glob, keepalived_vrrp_scripts=[script], __vrrp_instances=[inst]))
 
 
 def tree(text, marker_word=None):
