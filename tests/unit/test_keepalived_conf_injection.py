@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
+from template_renderer import Renderer
 from test_vrrp_filters import vrrp
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -55,21 +56,7 @@ LISTS = {"keepalived_notification_emails", "keepalived_global_defs_extra", "unic
 FIELDS = ([("global", k) for k in GLOBALS] + [("script", k) for k in SCRIPT] + [("instance", k) for k in INSTANCE])
 
 
-def templar():
-    from ansible.parsing.dataloader import DataLoader  # noqa: PLC0415 - after the collection path is known
-    from ansible.plugins.loader import init_plugin_loader  # noqa: PLC0415
-    from ansible.template import Templar, trust_as_template  # noqa: PLC0415
-
-    init_plugin_loader([str(ROOT / "build" / "collections")])
-    source = trust_as_template(TEMPLATE.read_text())
-
-    def render(variables):
-        return Templar(loader=DataLoader(), variables=variables).template(source)
-
-    return render
-
-
-RENDER = templar()
+RENDER = Renderer(TEMPLATE, ROOT / "build" / "collections")
 
 
 def variables(where, key, value):
