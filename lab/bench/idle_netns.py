@@ -1,0 +1,111 @@
+"""Idle CPU of Keepalived and of the agent at several git refs, side by side at the same time,
+without the Docker lab: each daemon pair runs in two network namespaces joined by a veth
+(tests/unit/agent/test_interop.Pair: unicast, the guide's PASS authentication at 1 s, VRRPv3 at
+0.1 s), all pairs at once, so that the machine's load weighs on each alike. CPU time is the
+scheduler's own (/proc/PID/task/TID/schedstat, nanoseconds), over --samples samples of
+--seconds each; the report gives the median and range per role and for both nodes together.
+
+Needs root and /usr/sbin/keepalived (make host-tools). Usage:
+    sudo python3 -m lab.bench.idle_netns [--advert 0.1] [--samples 6] [--seconds 10] REF...
+(REF: a git ref whose agent to run, e.g. main or HEAD; "worktree" for the files as they are.)
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tarfile
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+AGENT_SOURCES = "roles/vrrp_agent/files/havip_vrrp"
+sys.path.insert(0, str(ROOT / "tests" / "unit"))
+from agent import test_interop  # noqa: E402 - the tests' namespace pair, reused
+
+
+def agent_dir(ref: str, work: Path) -> Path:
+    """A directory holding the havip_vrrp package of ``ref``."""
+    if ref == "worktree":
+        return ROOT / AGENT_SOURCES.rsplit("/", 1)[0]
+    tar = work / f"{ref.replace('/', '_')}.tar"
+    tar.write_bytes(subprocess.run(["git", "-C", str(ROOT), "archive", "--format=tar", ref, AGENT_SOURCES],
+                                   capture_output=True, check=True).stdout)
+    target = work / ref.replace("/", "_")
+    with tarfile.open(tar) as handle:
+        handle.extractall(target, filter="data")
+    return target / AGENT_SOURCES.rsplit("/", 1)[0]
+
+
+def cpu_ns(pid: int) -> int:
+    """CPU time of ``pid`` and its children (Keepalived's VRRP process), in nanoseconds."""
+    total = 0
+    children = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True, check=False).stdout.split()
+    for proc in [pid, *(int(c) for c in children)]:
+        try:
+            for task in os.listdir(f"/proc/{proc}/task"):
+                with open(f"/proc/{proc}/task/{task}/schedstat", encoding="ascii") as handle:
+                    total += int(handle.read().split()[0])
+        except OSError:
+            pass
+    return total
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("refs", nargs="+")
+    parser.add_argument("--advert", type=float, default=0.1)
+    parser.add_argument("--samples", type=int, default=6)
+    parser.add_argument("--seconds", type=float, default=10.0)
+    args = parser.parse_args()
+    version = 2 if args.advert >= 1 and args.advert == int(args.advert) else 3
+    timing = {"version": version, "advert_int": int(args.advert) if version == 2 else args.advert}
+    work = Path(tempfile.mkdtemp(prefix="idle-netns-"))
+    test_interop.AGENT_PYTHON = "/usr/bin/python3"  # the nodes' interpreter, not a venv's
+    pairs = []
+    try:
+        for label in ["keepalived", *args.refs]:
+            pair = test_interop.Pair(work / f"pair-{len(pairs)}")
+            pair.tmp.mkdir()
+            pairs.append(pair)
+            if label == "keepalived":
+                procs = [pair.start_keepalived("a", 150, **timing), pair.start_keepalived("b", 100, **timing)]
+            else:
+                test_interop.AGENT_DIR = agent_dir(label, work)
+                procs = [pair.start_agent("a", 150, **timing), pair.start_agent("b", 100, **timing)]
+            pair.label, pair.daemons = label, procs
+        time.sleep(3 * 3 * args.advert + 5)  # the elections are over
+        cpu = {id(p): {"master": [], "backup": [], "both": []} for p in pairs}
+        before = {id(p): ([cpu_ns(d.pid) for d in p.daemons], time.monotonic()) for p in pairs}
+        for _unused in range(args.samples):
+            time.sleep(args.seconds)
+            for pair in pairs:
+                now_ns, at = [cpu_ns(d.pid) for d in pair.daemons], time.monotonic()
+                used = [100 * (b - a) / 1e9 / (at - before[id(pair)][1]) for a, b in zip(before[id(pair)][0], now_ns,
+                                                                                        strict=True)]
+                cpu[id(pair)]["master"].append(used[0])  # side a has priority 150: the master
+                cpu[id(pair)]["backup"].append(used[1])
+                cpu[id(pair)]["both"].append(sum(used))
+                before[id(pair)] = (now_ns, at)
+        print(f"advert_int {args.advert:g} s (VRRPv{version}), {args.samples} x {args.seconds:g} s, "
+              "idle CPU in % of a core: median (min-max)")
+        print("| daemon | master | backup | both nodes | x Keepalived's | VIP holders at the end |")
+        print("|---|---|---|---|---|---|")
+        base = statistics.median(cpu[id(pairs[0])]["both"])
+        for pair in pairs:
+            figures = cpu[id(pair)]
+            cells = [f"{statistics.median(v):.3f} ({min(v):.3f}-{max(v):.3f})" for v in figures.values()]
+            ratio = statistics.median(figures["both"]) / base if base else float("nan")
+            print(f"| {pair.label} | {' | '.join(cells)} | {ratio:.2f} | {','.join(pair.holders())} |")
+    finally:
+        for pair in pairs:
+            pair.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
