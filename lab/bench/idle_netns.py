@@ -5,8 +5,12 @@ without the Docker lab: each daemon pair runs in two network namespaces joined b
 scheduler's own (/proc/PID/task/TID/schedstat, nanoseconds), over --samples samples of
 --seconds each; the report gives the median and range per role and for both nodes together.
 
+With --failover N it then measures, N times per agent ref and signal, how long the backup takes
+to hold the VIP after the master gets SIGKILL (the Master_Down_Timer path) or SIGTERM (priority 0,
+the Skew_Time path), from the signal on, polled every 2 ms.
+
 Needs root and /usr/sbin/keepalived (make host-tools). Usage:
-    sudo python3 -m lab.bench.idle_netns [--advert 0.1] [--samples 6] [--seconds 10] REF...
+    sudo python3 -m lab.bench.idle_netns [--advert 0.1] [--samples 6] [--seconds 10] [--failover 5] REF...
 (REF: a git ref whose agent to run, e.g. main or HEAD; "worktree" for the files as they are.)
 """
 
@@ -14,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import statistics
 import subprocess
 import sys
@@ -55,18 +60,49 @@ def cpu_ns(pid: int) -> int:
     return total
 
 
+def failover(directory: Path, timing: dict, kind: signal.Signals, work: Path) -> float | None:
+    """Seconds from ``kind`` sent to the master until the backup holds the VIP (one pair)."""
+    test_interop.AGENT_DIR = directory
+    pair = test_interop.Pair(work / f"failover-{time.monotonic_ns()}")
+    pair.tmp.mkdir()
+    try:
+        master = pair.start_agent("a", 150, **timing)
+        time.sleep(1.0)
+        pair.start_agent("b", 100, **timing)
+        test_interop.stable_single_holder(pair, expected="a", hold=2.0)
+        master.send_signal(kind)
+        return test_interop.wait_for(lambda: pair.has_vip("b"), timeout=10, step=0.002)
+    finally:
+        pair.close()
+
+
+def failover_table(refs: list, directories: dict, timing: dict, reps: int, work: Path) -> None:
+    print(f"\nfailover, {reps} runs each: seconds until the backup holds the VIP, median (min-max)")
+    print("| agent | master SIGKILL (Master_Down_Timer) | master SIGTERM (priority 0) |")
+    print("|---|---|---|")
+    for ref in refs:
+        cells = []
+        for kind in (signal.SIGKILL, signal.SIGTERM):
+            times = [t for t in (failover(directories[ref], timing, kind, work) for _unused in range(reps)) if t]
+            cells.append(f"{statistics.median(times):.3f} ({min(times):.3f}-{max(times):.3f}), {len(times)}/{reps}"
+                         if times else f"none of {reps}")
+        print(f"| {ref} | {' | '.join(cells)} |")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("refs", nargs="+")
     parser.add_argument("--advert", type=float, default=0.1)
     parser.add_argument("--samples", type=int, default=6)
     parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--failover", type=int, default=0, help="failover runs per agent ref and signal")
     args = parser.parse_args()
     version = 2 if args.advert >= 1 and args.advert == int(args.advert) else 3
     timing = {"version": version, "advert_int": int(args.advert) if version == 2 else args.advert}
     work = Path(tempfile.mkdtemp(prefix="idle-netns-"))
     test_interop.AGENT_PYTHON = "/usr/bin/python3"  # the nodes' interpreter, not a venv's
     pairs = []
+    directories = {ref: agent_dir(ref, work) for ref in args.refs}
     try:
         for label in ["keepalived", *args.refs]:
             pair = test_interop.Pair(work / f"pair-{len(pairs)}")
@@ -75,7 +111,7 @@ def main() -> int:
             if label == "keepalived":
                 procs = [pair.start_keepalived("a", 150, **timing), pair.start_keepalived("b", 100, **timing)]
             else:
-                test_interop.AGENT_DIR = agent_dir(label, work)
+                test_interop.AGENT_DIR = directories[label]
                 procs = [pair.start_agent("a", 150, **timing), pair.start_agent("b", 100, **timing)]
             pair.label, pair.daemons = label, procs
         time.sleep(3 * 3 * args.advert + 5)  # the elections are over
@@ -104,6 +140,8 @@ def main() -> int:
     finally:
         for pair in pairs:
             pair.close()
+    if args.failover:
+        failover_table(args.refs, directories, timing, args.failover, work)
     return 0
 
 
