@@ -46,16 +46,32 @@ def agent_dir(ref: str, work: Path) -> Path:
     return target / AGENT_SOURCES.rsplit("/", 1)[0]
 
 
+def _processes(pid: int) -> list:
+    children = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True, check=False).stdout.split()
+    return [pid, *(int(c) for c in children)]
+
+
 def cpu_ns(pid: int) -> int:
     """CPU time of ``pid`` and its children (Keepalived's VRRP process), in nanoseconds."""
     total = 0
-    children = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True, check=False).stdout.split()
-    for proc in [pid, *(int(c) for c in children)]:
+    for proc in _processes(pid):
         try:
             for task in os.listdir(f"/proc/{proc}/task"):
                 with open(f"/proc/{proc}/task/{task}/schedstat", encoding="ascii") as handle:
                     total += int(handle.read().split()[0])
         except OSError:
+            pass
+    return total
+
+
+def rss_kib(pid: int) -> int:
+    """Resident memory of ``pid`` and its children, KiB."""
+    total = 0
+    for proc in _processes(pid):
+        try:
+            with open(f"/proc/{proc}/status", encoding="ascii") as handle:
+                total += next(int(line.split()[1]) for line in handle if line.startswith("VmRSS:"))
+        except (OSError, StopIteration):
             pass
     return total
 
@@ -129,14 +145,15 @@ def main() -> int:
                 before[id(pair)] = (now_ns, at)
         print(f"advert_int {args.advert:g} s (VRRPv{version}), {args.samples} x {args.seconds:g} s, "
               "idle CPU in % of a core: median (min-max)")
-        print("| daemon | master | backup | both nodes | x Keepalived's | VIP holders at the end |")
-        print("|---|---|---|---|---|---|")
+        print("| daemon | master | backup | both nodes | x Keepalived's | RSS master, backup (KiB) | VIP holders |")
+        print("|---|---|---|---|---|---|---|")
         base = statistics.median(cpu[id(pairs[0])]["both"])
         for pair in pairs:
             figures = cpu[id(pair)]
             cells = [f"{statistics.median(v):.3f} ({min(v):.3f}-{max(v):.3f})" for v in figures.values()]
             ratio = statistics.median(figures["both"]) / base if base else float("nan")
-            print(f"| {pair.label} | {' | '.join(cells)} | {ratio:.2f} | {','.join(pair.holders())} |")
+            rss = ", ".join(str(rss_kib(d.pid)) for d in pair.daemons)
+            print(f"| {pair.label} | {' | '.join(cells)} | {ratio:.2f} | {rss} | {','.join(pair.holders())} |")
     finally:
         for pair in pairs:
             pair.close()
