@@ -7,7 +7,8 @@ scheduler's own (/proc/PID/task/TID/schedstat, nanoseconds), over --samples samp
 
 With --failover N it then measures, N times per agent ref and signal, how long the backup takes
 to hold the VIP after the master gets SIGKILL (the Master_Down_Timer path) or SIGTERM (priority 0,
-the Skew_Time path), from the signal on, polled every 2 ms.
+the Skew_Time path), from the signal on, polled every 2 ms; the master is failed at a random
+point of its advert interval.
 
 Needs root and /usr/sbin/keepalived (make host-tools). Usage:
     sudo python3 -m lab.bench.idle_netns [--advert 0.1] [--samples 6] [--seconds 10] [--failover 5] REF...
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import random
 import signal
 import statistics
 import subprocess
@@ -86,6 +88,9 @@ def failover(directory: Path, timing: dict, kind: signal.Signals, work: Path) ->
         time.sleep(1.0)
         pair.start_agent("b", 100, **timing)
         test_interop.stable_single_holder(pair, expected="a", hold=2.0)
+        # At a random point between two adverts: a fixed start-up sequence would otherwise fail
+        # the master at about the same point each run, and SIGKILL's figure depends on it.
+        time.sleep(random.uniform(0, float(timing["advert_int"])))  # noqa: S311 - a phase, not a secret
         master.send_signal(kind)
         return test_interop.wait_for(lambda: pair.has_vip("b"), timeout=10, step=0.002)
     finally:
