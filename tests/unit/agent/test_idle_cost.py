@@ -175,3 +175,26 @@ def test_the_command_line_does_not_load_shutil_and_the_compressors():
     out = subprocess.run([sys.executable, "-S", "-c", code], capture_output=True, text=True, check=True,
                          env={"PYTHONPATH": str(AGENT_DIR)}).stdout
     assert out.strip() == "[]"
+
+
+def test_the_end_of_a_script_wakes_the_loop_at_once():
+    """A track script's result used to be read at the next wake-up (its timeout at the latest).
+    A BACKUP that no longer wakes for each advert must not read it later: the script's pidfd
+    wakes the loop when it ends."""
+    from havip_vrrp.daemon import Daemon  # noqa: PLC0415
+
+    d = Daemon("/nonexistent", status_file="", metrics_port=None)
+    proc = subprocess.Popen(["sleep", "0.3"])
+    try:
+        d._watch_child(proc.pid)
+        if d.child_fds[proc.pid] is None:
+            pytest.skip("no pidfd here (Linux < 5.3 or Python < 3.9): the loop polls instead")
+        start = time.monotonic()
+        ready = d.selector.wait(5.0)
+        elapsed = time.monotonic() - start
+        assert ready == [("child", proc.pid)]
+        assert 0.2 < elapsed < 1.0, elapsed
+        d._child_ended(proc.pid)
+        assert d.child_fds == {}
+    finally:
+        proc.wait(timeout=5)
