@@ -1,0 +1,112 @@
+"""Issue 12: the Keepalived options beyond the guide's example, and unknown keys (R3).
+
+Unknown keys are refused by name, by the keepalived role's argument spec (suboptions) and by the
+vrrp_unknown_keys filter in preflight (the path of the vrrp_agent role, which runs preflight
+without that spec); nothing is written when one is refused.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+HERE = Path(__file__).parent
+PLAYBOOK = str(Path(sys.executable).parent / "ansible-playbook")
+SECRET = "Sx7kq9Pz"
+
+_spec = importlib.util.spec_from_file_location("vrrp_options", ROOT / "plugins" / "filter" / "vrrp_options.py")
+options = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(options)
+
+INSTANCE = {"name": "VI_1", "interface": "lo", "virtual_router_id": 51, "auth_pass": SECRET,
+            "unicast_peers": ["127.0.0.2"], "virtual_ipaddresses": ["127.0.0.12"]}
+
+
+def ansible(playbook: str, *args: str, extra: dict) -> subprocess.CompletedProcess:
+    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=str(ROOT / "build" / "collections"), ANSIBLE_NOCOLOR="1")
+    cmd = [PLAYBOOK, "-i", str(HERE / "inventory" / "localhost.yml"), str(HERE / "playbooks" / playbook), *args,
+           "-e", json.dumps(extra)]
+    return subprocess.run(cmd, capture_output=True, text=True, env=env, check=False)
+
+
+def flat(text: str) -> str:
+    return " ".join(text.split())
+
+
+# --- the filter --------------------------------------------------------------------------------
+
+
+def test_known_keys_pass():
+    assert options.vrrp_unknown_keys([INSTANCE], {"state": "BACKUP", "notify": True},
+                                     [{"name": "chk", "script": "/bin/true", "interval": 1}]) == []
+
+
+@pytest.mark.parametrize(
+    ("instances", "defaults", "scripts", "wanted"),
+    [
+        ([{**INSTANCE, "virtual_ipaddress_excluded": ["10.0.0.9"]}], {}, [],
+         "keepalived_instances[VI_1]: unknown key 'virtual_ipaddress_excluded'; did you mean 'virtual_ipaddresses'?"),
+        ([{**INSTANCE, "priorty": 90}], {}, [], "keepalived_instances[VI_1]: unknown key 'priorty'; did you mean "
+                                               "'priority'?"),
+        ([{"virtual_router_id": 7, "smtp_alert": True}], {}, [], "keepalived_instances[#0]: unknown key 'smtp_alert'"),
+        ([INSTANCE], {"name": "X"}, [], "keepalived_instance_defaults: unknown key 'name'"),
+        ([INSTANCE], {"lvs_sync_daemon_interface": "eth0"}, [],
+         "keepalived_instance_defaults: unknown key 'lvs_sync_daemon_interface'"),
+        ([INSTANCE], {}, [{"name": "chk", "script": "/bin/true", "interval": 1, "user": "nobody"}],
+         "keepalived_vrrp_scripts[chk]: unknown key 'user'"),
+    ],
+)
+def test_unknown_keys_are_named(instances, defaults, scripts, wanted):
+    found = options.vrrp_unknown_keys(instances, defaults, scripts)
+    assert len(found) == 1 and found[0].startswith(wanted), found
+    assert "(R3)" in found[0] and SECRET not in found[0]
+
+
+def test_every_documented_instance_key_is_known_and_nothing_else():
+    """The argument spec's suboptions and the filter's lists are the same keys."""
+    import yaml  # noqa: PLC0415
+    from ansible.parsing.yaml.loader import AnsibleLoader  # noqa: PLC0415
+
+    path = ROOT / "roles" / "keepalived" / "meta" / "argument_specs.yml"
+    with path.open() as handle:
+        spec = yaml.load(handle, Loader=AnsibleLoader)["argument_specs"]["main"]["options"]
+    assert set(spec["keepalived_instances"]["options"]) == options.INSTANCE_KEYS
+    assert set(spec["keepalived_instance_defaults"]["options"]) == options.INSTANCE_KEYS - {"name"}
+    assert set(spec["keepalived_vrrp_scripts"]["options"]) == options.SCRIPT_KEYS
+    assert spec["keepalived_instances"]["options"]["auth_pass"]["no_log"] is True
+
+
+# --- the roles ---------------------------------------------------------------------------------
+
+
+def test_the_argument_spec_refuses_an_unknown_key_by_name(tmp_path):
+    proc = ansible("keepalived_role.yml", "--tags", "keepalived_preflight", "-vvv",
+                   extra={"keepalived_config_dir": str(tmp_path / "etc"),
+                          "keepalived_instances": [{**INSTANCE, "notify_master": "/bin/true",
+                                                    "virtual_ipaddress_excluded": ["127.0.0.13"]}]})
+    text = flat(proc.stdout)
+    assert proc.returncode != 0
+    wanted = ("Validation of arguments failed: keepalived_instances.notify_master, "
+              "keepalived_instances.virtual_ipaddress_excluded. Supported parameters include: advert_int, auth_pass,")
+    assert wanted in text, text
+    assert SECRET not in proc.stdout + proc.stderr
+    assert not (tmp_path / "etc").exists()
+
+
+def test_preflight_refuses_an_unknown_key_without_the_argument_spec(tmp_path):
+    # render_keepalived.yml includes preflight.yml as the vrrp_agent role does (no argument spec).
+    proc = ansible("render_keepalived.yml", "-vvv",
+                   extra={"keepalived_config_dir": str(tmp_path / "etc"), "render_dir": str(tmp_path / "render"),
+                          "keepalived_instances": [{**INSTANCE, "virtual_ipaddress_excluded": ["127.0.0.13"]}]})
+    text = flat(proc.stdout)
+    assert proc.returncode != 0
+    assert "keepalived_instances[VI_1]: unknown key 'virtual_ipaddress_excluded'" in text, text
+    assert SECRET not in proc.stdout + proc.stderr
+    assert not (tmp_path / "render").exists()
