@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -110,3 +111,59 @@ def test_preflight_refuses_an_unknown_key_without_the_argument_spec(tmp_path):
     assert "keepalived_instances[VI_1]: unknown key 'virtual_ipaddress_excluded'" in text, text
     assert SECRET not in proc.stdout + proc.stderr
     assert not (tmp_path / "render").exists()
+
+
+# --- the default health check on a bare node (issue 12: no haproxy, both nodes in FAULT) ----------
+
+
+def health_preflight(tmp_path: Path, **extra) -> subprocess.CompletedProcess:
+    """preflight.yml (as both roles run it) on the controller with the health check's node look-up on."""
+    extra = {"keepalived_config_dir": str(tmp_path / "etc"), "render_dir": str(tmp_path / "render"),
+             "keepalived_check_preflight": True, **extra}
+    proc = ansible("render_keepalived.yml", extra=extra)
+    assert (tmp_path / "render").exists() == (proc.returncode == 0), proc.stdout
+    return proc
+
+
+def test_a_node_without_the_checked_process_stops_in_preflight(tmp_path):
+    proc = health_preflight(tmp_path, keepalived_check_process="haproxy-not-here")
+    text = flat(proc.stdout)
+    assert proc.returncode != 0
+    assert ("node: keepalived_check_process=haproxy-not-here: no running process and no program of that name on "
+            "this node; the default health check") in text, text
+    assert "keepalived_check_port=" not in text
+    for choice in ("keepalived_check_process - the service", "keepalived_check_port - its TCP port",
+                   "keepalived_check_script_install - false", "no health check - keepalived_vrrp_scripts []",
+                   "keepalived_check_preflight - false"):
+        assert choice in text, text
+
+
+def test_a_port_nothing_listens_on_stops_in_preflight_and_a_listening_one_passes(tmp_path):
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        port = listener.getsockname()[1]
+        ok = health_preflight(tmp_path / "ok", keepalived_check_process="", keepalived_check_port=port)
+    assert ok.returncode == 0, ok.stdout
+    closed = health_preflight(tmp_path / "closed", keepalived_check_process="", keepalived_check_port=port)
+    text = flat(closed.stdout)
+    assert closed.returncode != 0
+    assert (f"keepalived_check_port={port}: nothing accepts TCP connections on 127.0.0.1:{port}; the default "
+            "health check") in text, text
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        {"keepalived_check_process": "sh"},  # a program of that name exists (not running is fine)
+        {"keepalived_check_process": "haproxy-not-here", "keepalived_check_preflight": False},
+        # No instance tracks the default script: nothing to look for.
+        {"keepalived_check_process": "haproxy-not-here",
+         "keepalived_instance_defaults": {"interface": "lo", "state": "BACKUP", "nopreempt": True, "priority": 100,
+                                          "advert_int": 1, "garp_master_delay": 1, "garp_master_refresh": 5,
+                                          "track_scripts": [], "notify": True}},
+    ],
+)
+def test_health_check_preflight_passes(tmp_path, extra):
+    proc = health_preflight(tmp_path, **extra)
+    assert proc.returncode == 0, proc.stdout
