@@ -11,15 +11,22 @@ includes the keepalived role's preflight). The rules of the guide itself are in 
 from __future__ import annotations
 
 import difflib
+import re
 
 # Keys of one keepalived_instances item (and of keepalived_instance_defaults); keep in step with
 # roles/keepalived/meta/argument_specs.yml and templates/keepalived.conf.j2.
 INSTANCE_KEYS = frozenset({
     "name", "virtual_router_id", "auth_pass", "virtual_ipaddresses", "state", "interface", "nopreempt",
     "preempt_delay", "priority", "advert_int", "unicast_src_ip", "unicast_peers", "garp_master_delay",
-    "garp_master_refresh", "track_interfaces", "track_scripts", "notify",
+    "garp_master_refresh", "track_interfaces", "track_scripts", "notify", "track_processes",
 })
 SCRIPT_KEYS = frozenset({"name", "script", "interval", "timeout", "fall", "rise", "weight"})
+TRACK_PROCESS_KEYS = frozenset({"name", "process", "weight", "quorum", "quorum_max", "delay", "full_command"})
+NAME_RE = re.compile(r"^[A-Za-z0-9_.-]+$")
+# A process name as /proc/PID/status shows it (Keepalived matches it exactly): at most 15 characters
+# (TASK_COMM_LEN - 1), so a longer one would never match. With full_command, the command line's words.
+COMM_MAX = 15
+PROCESS_RE = re.compile(r"^[A-Za-z0-9_./:@+=,-]+$")
 
 
 def _unknown(item, known, where, errors):
@@ -40,15 +47,82 @@ def _label(item, index):
     return name if isinstance(name, str) and name else f"#{index}"
 
 
-def vrrp_unknown_keys(instances, defaults=None, scripts=None):
-    """Messages for every unknown key in keepalived_instances, keepalived_instance_defaults and
-    keepalived_vrrp_scripts (the raw variables, before vrrp_instances merges them)."""
+def vrrp_unknown_keys(instances, defaults=None, scripts=None, track_processes=None):
+    """Messages for every unknown key in keepalived_instances, keepalived_instance_defaults,
+    keepalived_vrrp_scripts and keepalived_track_processes (the raw variables, before vrrp_instances
+    merges them)."""
     errors = []
+    for index, item in enumerate(track_processes if isinstance(track_processes, list) else []):
+        _unknown(item, TRACK_PROCESS_KEYS, f"keepalived_track_processes[{_label(item, index)}]", errors)
     _unknown(defaults, INSTANCE_KEYS - {"name"}, "keepalived_instance_defaults", errors)
     for index, item in enumerate(instances if isinstance(instances, list) else []):
         _unknown(item, INSTANCE_KEYS, f"keepalived_instances[{_label(item, index)}]", errors)
     for index, item in enumerate(scripts if isinstance(scripts, list) else []):
         _unknown(item, SCRIPT_KEYS, f"keepalived_vrrp_scripts[{_label(item, index)}]", errors)
+    return errors
+
+
+def _int_in(value, low, high):
+    return isinstance(value, int) and not isinstance(value, bool) and low <= value <= high
+
+
+def _check_track_process(item, index, errors):
+    """One vrrp_track_process block (Keepalived >= 2.0.11; keepalived.conf(5))."""
+    where = f"keepalived_track_processes[{_label(item, index)}]"
+    if not isinstance(item, dict):
+        errors.append(f"keepalived_track_processes: each item must be a dict, got {type(item).__name__} (R3)")
+        return
+    if not isinstance(item.get("name"), str) or not NAME_RE.match(item["name"]):
+        errors.append(f"{where}.name={item.get('name')!r}: must be letters, digits, '_', '.', '-' (R3)")
+    process = item.get("process")
+    full = item.get("full_command", False)
+    words = process.split(" ") if isinstance(process, str) else []
+    if not words or not all(PROCESS_RE.match(w) for w in words) or (len(words) > 1 and not full):
+        errors.append(
+            f"{where}.process={process!r}: must be a process name (letters, digits and _ . / : @ + = , -), or with "
+            "full_command: true its command line, words separated by single spaces (R3)"
+        )
+    elif not full and len(process) > COMM_MAX:
+        errors.append(
+            f"{where}.process={process!r}: {len(process)} characters; the kernel keeps {COMM_MAX} of a process "
+            f"name ({process[:COMM_MAX]!r}), so it would never match: give those, or set full_command: true (R3)"
+        )
+    if not isinstance(full, bool):
+        errors.append(f"{where}.full_command={full!r}: must be a boolean (R3)")
+    weight = item.get("weight", 0)
+    if not _int_in(weight, -253, 253):
+        errors.append(f"{where}.weight={weight!r}: must be an integer -253..253; 0 puts the instance in FAULT (R3)")
+    quorum = item.get("quorum", 1)
+    if not _int_in(quorum, 1, 65535):
+        errors.append(f"{where}.quorum={quorum!r}: must be an integer 1-65535 (R3)")
+    quorum_max = item.get("quorum_max")
+    if quorum_max is not None and (not _int_in(quorum_max, 1, 65535) or (_int_in(quorum, 1, 65535)
+                                                                         and quorum_max < quorum)):
+        errors.append(f"{where}.quorum_max={quorum_max!r}: must be an integer from quorum ({quorum}) to 65535 (R3)")
+    delay = item.get("delay")
+    if delay is not None and (isinstance(delay, bool) or not isinstance(delay, (int, float)) or not 0 <= delay <= 3600):
+        errors.append(f"{where}.delay={delay!r}: must be 0-3600 seconds (R3)")
+
+
+def vrrp_option_errors(instances, track_processes=None):
+    """Every broken rule of the options beyond the guide's example, in one host's resolved
+    instances (from vrrp_instances) and the blocks they refer to."""
+    errors = []
+    track_processes = track_processes if isinstance(track_processes, list) else []
+    for index, item in enumerate(track_processes):
+        _check_track_process(item, index, errors)
+    names = [t.get("name") for t in track_processes if isinstance(t, dict)]
+    for dup in sorted({n for n in names if names.count(n) > 1 and isinstance(n, str)}):
+        errors.append(f"keepalived_track_processes: name {dup!r} is defined twice (R3)")
+    for inst in instances or []:
+        where = "keepalived_instances[{}]".format(inst.get("name") or "?")
+        tracked = inst.get("track_processes") or []
+        if not isinstance(tracked, list):
+            errors.append(f"{where}.track_processes: must be a list of keepalived_track_processes names (R3)")
+            continue
+        for name in tracked:
+            if name not in names:
+                errors.append(f"{where}.track_processes: {name!r} is not defined in keepalived_track_processes (R3)")
     return errors
 
 
@@ -58,4 +132,5 @@ class FilterModule:
     def filters(self):
         return {
             "vrrp_unknown_keys": vrrp_unknown_keys,
+            "vrrp_option_errors": vrrp_option_errors,
         }

@@ -10,12 +10,14 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from test_keepalived_template import block, check_with_both_daemons, directives, fresh_render_dir, run_playbook
 
 ROOT = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).parent
@@ -167,3 +169,55 @@ def test_a_port_nothing_listens_on_stops_in_preflight_and_a_listening_one_passes
 def test_health_check_preflight_passes(tmp_path, extra):
     proc = health_preflight(tmp_path, **extra)
     assert proc.returncode == 0, proc.stdout
+
+
+# --- track_process (vrrp_track_process) -------------------------------------------------------
+
+TRACKS = [{"name": "haproxy", "process": "haproxy", "weight": 0, "quorum": 1, "delay": 0.5},
+          {"name": "workers", "process": "/usr/sbin/nginx -g daemon", "full_command": True, "weight": -20,
+           "quorum": 2, "quorum_max": 8}]
+
+
+def test_track_process_is_rendered_and_accepted_by_both_daemons():
+    render_dir = fresh_render_dir("track-process")
+    instances = [{"name": "VI_1", "virtual_router_id": 51, "auth_pass": "1111", "virtual_ipaddresses": ["172.16.16.12"],
+                  "track_processes": ["haproxy", "workers"]}]
+    proc = run_playbook(render_dir, "-e", json.dumps({"keepalived_instances": instances,
+                                                      "keepalived_track_processes": TRACKS}))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    conf = render_dir / "HAVIP-01" / "keepalived.conf"
+    text = conf.read_text()
+    assert directives(block(text, "vrrp_track_process haproxy")) == [
+        ["process", "haproxy"], ["weight", "0"], ["quorum", "1"], ["delay", "0.5"]]
+    assert directives(block(text, "vrrp_track_process workers")) == [
+        ["process", "/usr/sbin/nginx", "-g", "daemon"], ["weight", "-20"], ["quorum", "2"], ["quorum_max", "8"],
+        ["full_command"]]
+    body = block(text, "vrrp_instance VI_1")
+    assert re.search(r"track_process \{\n\s+haproxy\n\s+workers\n\s+\}", body), body
+    check_with_both_daemons(conf)
+
+
+@pytest.mark.parametrize(
+    ("tracks", "tracked", "wanted"),
+    [
+        ([{"name": "hp", "process": "haproxy-with-a-long-name"}], ["hp"],
+         "keepalived_track_processes[hp].process='haproxy-with-a-long-name': 24 characters; the kernel keeps 15"),
+        ([{"name": "hp", "process": "nginx -g x"}], ["hp"],
+         "keepalived_track_processes[hp].process='nginx -g x': must be a process name"),
+        ([{"name": "hp", "process": "bad\"name"}], ["hp"], "keepalived_track_processes[hp].process='bad\"name'"),
+        ([{"name": "hp", "process": "haproxy", "weight": 300}], ["hp"],
+         "keepalived_track_processes[hp].weight=300: must be an integer -253..253"),
+        ([{"name": "hp", "process": "haproxy", "quorum": 3, "quorum_max": 2}], ["hp"],
+         "keepalived_track_processes[hp].quorum_max=2: must be an integer from quorum (3)"),
+        ([{"name": "hp", "process": "haproxy", "delay": -1}], ["hp"],
+         "keepalived_track_processes[hp].delay=-1: must be 0-3600 seconds"),
+        ([{"name": "hp", "process": "haproxy"}, {"name": "hp", "process": "nginx"}], ["hp"],
+         "keepalived_track_processes: name 'hp' is defined twice"),
+        ([], ["nginx"],
+         "keepalived_instances[VI_1].track_processes: 'nginx' is not defined in keepalived_track_processes"),
+    ],
+)
+def test_track_process_rules_are_named(tracks, tracked, wanted):
+    found = options.vrrp_option_errors([{"name": "VI_1", "track_processes": tracked}], tracks)
+    assert any(e.startswith(wanted) for e in found), found
+    assert all("(R3)" in e for e in found)

@@ -23,6 +23,7 @@ import time
 
 from . import config as config_mod
 from . import io_addr, protocol, status
+from .io_proc import ProcessTracks
 from .machine import (
     AddVips,
     MachineConfig,
@@ -126,6 +127,7 @@ class Daemon:
         self.runtimes: dict = {}
         self.receivers: dict = {}  # interface -> VrrpReceiver
         self.tracks: dict = {}  # script name -> TrackScript
+        self.processes = ProcessTracks(self.selector)  # vrrp_track_process (io_proc)
         self.notifier = NotifyRunner()
         self.dropped: dict = {}
         self.drop_window_end = 0.0
@@ -227,6 +229,7 @@ class Daemon:
         # From here on nothing may fail half-way: the swap.
         self.conf = conf
         self._tracks_for(conf)
+        self.processes.configure(conf.track_processes, now)
         for interface, receiver in receivers.items():
             self.receivers[interface] = receiver
             self.selector.register(receiver, selectors.EVENT_READ, ("vrrp", interface))
@@ -241,14 +244,14 @@ class Daemon:
             runtime.sender.peers = mc.unicast_peers
             self.feed(runtime, now, runtime.machine.reload, mc)
             for track_name, _unused in mc.track_scripts:  # a changed script starts again as OK
-                self.feed(runtime, now, runtime.machine.track_changed, track_name, self.tracks[track_name].ok)
+                self.feed(runtime, now, runtime.machine.track_changed, track_name, self._track_ok(track_name))
             self._watch_interfaces(runtime, now)
             log("instance_reloaded", instance=name, state=runtime.machine.state.value)
         for name, runtime in built.items():
             self.runtimes[name] = runtime
             mc = runtime.config
             for track_name, _unused in mc.track_scripts:
-                runtime.machine.track_changed(now, track_name, self.tracks[track_name].ok)
+                runtime.machine.track_changed(now, track_name, self._track_ok(track_name))
             self._watch_interfaces(runtime, now)
             log("instance_start", instance=name, vrid=mc.vrid, interface=mc.interface, src=mc.primary_ip,
                 peers=",".join(mc.unicast_peers) or "multicast", initial=initial)
@@ -260,6 +263,19 @@ class Daemon:
             if iface not in self.iface_state:
                 self.iface_state[iface] = io_addr.interface_up(iface)
             self.feed(runtime, now, runtime.machine.interface_changed, iface, self.iface_state[iface])
+
+    def _track_ok(self, name: str) -> bool:
+        """A track_script's state, or a track_process's (config.machine_config names it process:NAME)."""
+        if name.startswith("process:"):
+            return self.processes.ok(name[len("process:"):])
+        return self.tracks[name].ok
+
+    def _process_changes(self, changes: list, now: float) -> None:
+        for name, ok in changes:
+            log("track_process", process=name, ok=ok, processes=self.processes.watches[name].count)
+            for runtime in self.runtimes.values():
+                if any(n == f"process:{name}" for n, _unused in runtime.config.track_scripts):
+                    self.feed(runtime, now, runtime.machine.track_changed, f"process:{name}", ok)
 
     def _tracks_for(self, conf: config_mod.KeepalivedConfig) -> None:
         wanted = {name for inst in conf.instances.values() for name, _unused in inst.track_scripts}
@@ -486,6 +502,7 @@ class Daemon:
             "reload_failures": self.reload_failures,
             "metrics_refused": self.metrics.refused if self.metrics else 0,
             "tracks": {n: {"ok": t.ok, "last_result": t.last_result} for n, t in self.tracks.items()},
+            "track_processes": self.processes.status(),
         }
 
     def write_status(self) -> None:
@@ -508,6 +525,7 @@ class Daemon:
                 deadline = runtime.retry_at
         for track in self.tracks.values():
             deadline = min(deadline, track.deadline)
+        deadline = min(deadline, self.processes.deadline)
         for when, _unused in self.io_timers:
             deadline = min(deadline, when)
         if self.metrics is not None and self.metrics.clients:
@@ -544,6 +562,8 @@ class Daemon:
                 self.on_vrrp(arg, now)
             elif kind == "metrics" and self.metrics is not None:
                 self.metrics.on_ready(arg, now, lambda: status.render_metrics(self.snapshot()))
+            elif kind == "proc":
+                self._process_changes(self.processes.on_event(arg, now), now)
             elif kind == "link" and self.links is not None:
                 self.links.drain()
                 self.next_iface_poll = 0.0  # read the interfaces' state now
@@ -572,6 +592,7 @@ class Daemon:
                     fn()
         self._retry_errors(now)
         self.poll_tracks(now)
+        self._process_changes(self.processes.poll(now), now)
         self.poll_interfaces(now)
         if self.notifier.running:
             self.notifier.reap(now)
@@ -590,6 +611,7 @@ class Daemon:
             self.feed(runtime, now, runtime.machine.shutdown)
         for track in self.tracks.values():
             track.stop()
+        self.processes.close()
         self.notifier.wait(timeout=5.0)
         for runtime in self.runtimes.values():
             runtime.close()

@@ -274,7 +274,8 @@ class VrrpInstance:
             return f"internal error: {self.internal_error}"
         for name, weight in self.config.track_scripts:
             if weight == 0 and not self._track_ok.get(name, True):
-                return f"track_script {name} failed"
+                kind, _sep, short = name.rpartition(":")  # config.py names a vrrp_track_process process:NAME
+                return f"track_process {short} failed" if kind == "process" else f"track_script {name} failed"
         for name, weight in self.config.track_interfaces:
             if weight == 0 and not self._iface_up.get(name, True):
                 return f"track_interface {name} down"
