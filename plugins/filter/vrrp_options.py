@@ -18,8 +18,14 @@ import re
 INSTANCE_KEYS = frozenset({
     "name", "virtual_router_id", "auth_pass", "virtual_ipaddresses", "state", "interface", "nopreempt",
     "preempt_delay", "priority", "advert_int", "unicast_src_ip", "unicast_peers", "garp_master_delay",
-    "garp_master_refresh", "track_interfaces", "track_scripts", "notify", "track_processes",
+    "garp_master_refresh", "track_interfaces", "track_scripts", "notify", "track_processes", "dont_track_primary",
+    "notify_master", "notify_backup", "notify_fault", "notify_stop", "notify_script",
 })
+NOTIFY_KEYS = ("notify_master", "notify_backup", "notify_fault", "notify_stop")
+SYNC_GROUP_KEYS = frozenset({"name", "instances"})
+# A command Keepalived runs: an absolute path and plain words (no quote, brace, comment or newline
+# that could end the directive and add another).
+COMMAND_RE = re.compile(r"^/[A-Za-z0-9_./+-]+( [A-Za-z0-9_./:=+,@%-]+)*$")
 SCRIPT_KEYS = frozenset({"name", "script", "interval", "timeout", "fall", "rise", "weight"})
 TRACK_PROCESS_KEYS = frozenset({"name", "process", "weight", "quorum", "quorum_max", "delay", "full_command"})
 NAME_RE = re.compile(r"^[A-Za-z0-9_.-]+$")
@@ -47,11 +53,13 @@ def _label(item, index):
     return name if isinstance(name, str) and name else f"#{index}"
 
 
-def vrrp_unknown_keys(instances, defaults=None, scripts=None, track_processes=None):
+def vrrp_unknown_keys(instances, defaults=None, scripts=None, track_processes=None, sync_groups=None):
     """Messages for every unknown key in keepalived_instances, keepalived_instance_defaults,
     keepalived_vrrp_scripts and keepalived_track_processes (the raw variables, before vrrp_instances
     merges them)."""
     errors = []
+    for index, item in enumerate(sync_groups if isinstance(sync_groups, list) else []):
+        _unknown(item, SYNC_GROUP_KEYS, f"keepalived_vrrp_sync_groups[{_label(item, index)}]", errors)
     for index, item in enumerate(track_processes if isinstance(track_processes, list) else []):
         _unknown(item, TRACK_PROCESS_KEYS, f"keepalived_track_processes[{_label(item, index)}]", errors)
     _unknown(defaults, INSTANCE_KEYS - {"name"}, "keepalived_instance_defaults", errors)
@@ -104,10 +112,68 @@ def _check_track_process(item, index, errors):
         errors.append(f"{where}.delay={delay!r}: must be 0-3600 seconds (R3)")
 
 
-def vrrp_option_errors(instances, track_processes=None):
+def _check_notify(inst, where, errors):
+    """Per-instance notify commands (Keepalived runs each as given; R7's notify_action.sh is notify: true)."""
+    for key in (*NOTIFY_KEYS, "notify_script"):
+        command = inst.get(key)
+        if command is None:
+            continue
+        if not isinstance(command, str) or not COMMAND_RE.match(command):
+            errors.append(
+                f"{where}.{key}={command!r}: must be an absolute path and plain arguments (letters, digits and "
+                "_ . / : = + , @ % -, single spaces) (R3)"
+            )
+        elif key != "notify_script" and inst.get("notify"):
+            errors.append(
+                f"{where}.{key}: notify: true already writes {key} (notify_action.sh, R7, whose state file site.yml "
+                "reads); use notify_script, which Keepalived runs in addition with INSTANCE <name> <state> "
+                "<priority>, or set notify: false (R3, R7)"
+            )
+    if not isinstance(inst.get("dont_track_primary", False), bool):
+        errors.append(f"{where}.dont_track_primary={inst.get('dont_track_primary')!r}: must be a boolean (R3)")
+
+
+def _check_sync_groups(groups, instances, track_processes, scripts, errors):
+    """vrrp_sync_group: instances of this host, each in one group; their tracks weight 0 (keepalived.conf(5))."""
+    by_name = {i.get("name"): i for i in instances or []}
+    weights = {("script", s.get("name")): s.get("weight", 0) for s in scripts or [] if isinstance(s, dict)}
+    weights.update({("process", t.get("name")): t.get("weight", 0) for t in track_processes if isinstance(t, dict)})
+    seen = {}
+    for index, group in enumerate(groups):
+        where = f"keepalived_vrrp_sync_groups[{_label(group, index)}]"
+        if not isinstance(group, dict) or not isinstance(group.get("name"), str) or not NAME_RE.match(group["name"]):
+            errors.append(f"{where}.name: must be letters, digits, '_', '.', '-' (R3)")
+            continue
+        members = group.get("instances")
+        if not isinstance(members, list) or len(members) < 2:
+            errors.append(f"{where}.instances={members!r}: a sync group needs at least two instances (R3)")
+            continue
+        for member in members:
+            if member not in by_name:
+                errors.append(f"{where}.instances: {member!r} is not one of keepalived_instances (R3)")
+            elif member in seen:
+                errors.append(f"{where}.instances: {member!r} is already in sync group {seen[member]!r} (R3)")
+            else:
+                seen[member] = group["name"]
+                inst = by_name[member]
+                for kind, key in (("script", "track_scripts"), ("process", "track_processes")):
+                    for track in inst.get(key) or []:
+                        if weights.get((kind, track), 0) != 0:
+                            errors.append(
+                                f"{where}: {member} tracks {kind} {track!r} with weight {weights[(kind, track)]}; "
+                                "in a sync group Keepalived ignores weights, so give it weight 0 (R3)"
+                            )
+    names = [g.get("name") for g in groups if isinstance(g, dict)]
+    for dup in sorted({n for n in names if names.count(n) > 1 and isinstance(n, str)}):
+        errors.append(f"keepalived_vrrp_sync_groups: name {dup!r} is defined twice (R3)")
+
+
+def vrrp_option_errors(instances, track_processes=None, sync_groups=None, scripts=None):
     """Every broken rule of the options beyond the guide's example, in one host's resolved
     instances (from vrrp_instances) and the blocks they refer to."""
     errors = []
+    _check_sync_groups(sync_groups if isinstance(sync_groups, list) else [], instances,
+                       track_processes if isinstance(track_processes, list) else [], scripts, errors)
     track_processes = track_processes if isinstance(track_processes, list) else []
     for index, item in enumerate(track_processes):
         _check_track_process(item, index, errors)
@@ -116,6 +182,7 @@ def vrrp_option_errors(instances, track_processes=None):
         errors.append(f"keepalived_track_processes: name {dup!r} is defined twice (R3)")
     for inst in instances or []:
         where = "keepalived_instances[{}]".format(inst.get("name") or "?")
+        _check_notify(inst, where, errors)
         tracked = inst.get("track_processes") or []
         if not isinstance(tracked, list):
             errors.append(f"{where}.track_processes: must be a list of keepalived_track_processes names (R3)")

@@ -17,7 +17,14 @@ import sys
 from pathlib import Path
 
 import pytest
-from test_keepalived_template import block, check_with_both_daemons, directives, fresh_render_dir, run_playbook
+from test_keepalived_template import (
+    KEEPALIVED,
+    block,
+    check_with_both_daemons,
+    directives,
+    fresh_render_dir,
+    run_playbook,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).parent
@@ -92,11 +99,11 @@ def test_every_documented_instance_key_is_known_and_nothing_else():
 def test_the_argument_spec_refuses_an_unknown_key_by_name(tmp_path):
     proc = ansible("keepalived_role.yml", "--tags", "keepalived_preflight", "-vvv",
                    extra={"keepalived_config_dir": str(tmp_path / "etc"),
-                          "keepalived_instances": [{**INSTANCE, "notify_master": "/bin/true",
+                          "keepalived_instances": [{**INSTANCE, "smtp_alert": True,
                                                     "virtual_ipaddress_excluded": ["127.0.0.13"]}]})
     text = flat(proc.stdout)
     assert proc.returncode != 0
-    wanted = ("Validation of arguments failed: keepalived_instances.notify_master, "
+    wanted = ("Validation of arguments failed: keepalived_instances.smtp_alert, "
               "keepalived_instances.virtual_ipaddress_excluded. Supported parameters include: advert_int, auth_pass,")
     assert wanted in text, text
     assert SECRET not in proc.stdout + proc.stderr
@@ -221,3 +228,77 @@ def test_track_process_rules_are_named(tracks, tracked, wanted):
     found = options.vrrp_option_errors([{"name": "VI_1", "track_processes": tracked}], tracks)
     assert any(e.startswith(wanted) for e in found), found
     assert all("(R3)" in e for e in found)
+
+
+# --- several instances, vrrp_sync_group, notify commands, track_interface, weights, dont_track_primary ----
+
+TWO = [{"name": "VI_1", "virtual_router_id": 51, "auth_pass": "1111", "virtual_ipaddresses": ["172.16.16.12"],
+        "notify_script": "/bin/true --from VI_1"},
+       {"name": "VI_2", "virtual_router_id": 52, "auth_pass": "2222", "virtual_ipaddresses": ["172.16.16.13"],
+        "notify": False, "notify_master": "/bin/true master", "notify_backup": "/bin/true backup",
+        "notify_fault": "/bin/true fault", "notify_stop": "/bin/true stop", "dont_track_primary": True,
+        "track_interfaces": ["lo"]}]
+CHECK_WEIGHTED = [{"name": "checkhaproxy", "script": "/bin/true", "interval": 5, "weight": -20}]
+
+
+def render(name: str, **variables) -> Path:
+    render_dir = fresh_render_dir(name)
+    proc = run_playbook(render_dir, "-e", json.dumps(variables))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    return render_dir / "HAVIP-01" / "keepalived.conf"
+
+
+def test_instances_notify_commands_track_interface_weights_and_dont_track_primary_for_both_daemons():
+    conf = render("options", keepalived_instances=TWO, keepalived_vrrp_scripts=CHECK_WEIGHTED)
+    text = conf.read_text()
+    one, two = block(text, "vrrp_instance VI_1"), block(text, "vrrp_instance VI_2")
+    assert ["notify", '"/bin/true', '--from', 'VI_1"'] in directives(one)
+    assert ["notify_master", f'"{conf.parent}/notify_action.sh', 'MASTER"'] in directives(one)  # R7 stays
+    for state in ("master", "backup", "fault", "stop"):
+        assert [f"notify_{state}", '"/bin/true', f'{state}"'] in directives(two)
+    assert "notify_action.sh" not in two
+    assert ["dont_track_primary"] in directives(two) and ["dont_track_primary"] not in directives(one)
+    assert re.search(r"track_interface \{\n\s+lo\n\s+\}", two)
+    assert ["weight", "-20"] in directives(block(text, "vrrp_script checkhaproxy"))
+    check_with_both_daemons(conf)
+
+
+def test_a_sync_group_is_rendered_accepted_by_keepalived_and_refused_by_the_agent_by_name():
+    groups = [{"name": "G1", "instances": ["VI_1", "VI_2"]}]
+    conf = render("sync", keepalived_instances=TWO, keepalived_vrrp_sync_groups=groups)
+    assert directives(block(conf.read_text(), "vrrp_sync_group G1")) == [["group", "{"], ["VI_1"], ["VI_2"], ["}"]]
+    checked = subprocess.run([KEEPALIVED, "-t", "-f", str(conf)], capture_output=True, text=True, check=False)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    agent = subprocess.run([sys.executable, "-m", "havip_vrrp", "--check-config", "-f", str(conf)],
+                           capture_output=True, text=True, check=False,
+                           env=dict(os.environ, PYTHONPATH=str(ROOT / "roles" / "vrrp_agent" / "files")))
+    assert agent.returncode == 1
+    assert "vrrp_sync_group is not supported by the agent: instances that change state together need Keepalived" \
+        in agent.stderr, agent.stderr
+
+
+@pytest.mark.parametrize(
+    ("groups", "instances", "scripts", "wanted"),
+    [
+        ([{"name": "G1", "instances": ["VI_1"]}], TWO, [],
+         "keepalived_vrrp_sync_groups[G1].instances=['VI_1']: a sync group needs at least two instances"),
+        ([{"name": "G1", "instances": ["VI_1", "VI_9"]}], TWO, [],
+         "keepalived_vrrp_sync_groups[G1].instances: 'VI_9' is not one of keepalived_instances"),
+        ([{"name": "G1", "instances": ["VI_1", "VI_2"]}, {"name": "G2", "instances": ["VI_2", "VI_1"]}], TWO, [],
+         "keepalived_vrrp_sync_groups[G2].instances: 'VI_2' is already in sync group 'G1'"),
+        ([{"name": "G1", "instances": ["VI_1", "VI_2"]}], [{**TWO[0], "track_scripts": ["checkhaproxy"]}, TWO[1]],
+         CHECK_WEIGHTED, "keepalived_vrrp_sync_groups[G1]: VI_1 tracks script 'checkhaproxy' with weight -20"),
+        ([{"name": "bad name", "instances": ["VI_1", "VI_2"]}], TWO, [], "keepalived_vrrp_sync_groups[bad name].name"),
+        ([], [{**TWO[0], "notify": True, "notify_master": "/bin/true"}], [],
+         "keepalived_instances[VI_1].notify_master: notify: true already writes notify_master"),
+        ([], [{**TWO[0], "notify": False, "notify_fault": "/bin/true\n}\nvrrp_strict"}], [],
+         "keepalived_instances[VI_1].notify_fault='/bin/true\\n}\\nvrrp_strict': must be an absolute path"),
+        ([], [{**TWO[0], "notify_script": "relative.sh"}], [],
+         "keepalived_instances[VI_1].notify_script='relative.sh'"),
+        ([], [{**TWO[0], "dont_track_primary": "yes"}], [], "keepalived_instances[VI_1].dont_track_primary='yes'"),
+    ],
+)
+def test_sync_group_and_notify_rules_are_named(groups, instances, scripts, wanted):
+    found = options.vrrp_option_errors(instances, [], groups, scripts)
+    assert any(e.startswith(wanted) for e in found), found
+    assert all("(R3" in e for e in found)

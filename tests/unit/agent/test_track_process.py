@@ -180,3 +180,13 @@ def test_the_agent_runs_without_pidfd_by_scanning(service, monkeypatch):
     proc.kill()
     proc.wait()
     assert watch.poll(io_proc.RESCAN) is False
+
+
+def test_dont_track_primary_keeps_the_instance_out_of_fault_when_its_interface_goes_down():
+    for flag, wanted in (("", State.FAULT), ("    dont_track_primary\n", State.BACKUP)):
+        # Without the guide's track_interface { eth0 } (Keepalived ignores the own interface there).
+        text = GUIDE_PRIMARY.replace("    track_interface {\n        eth0\n    }\n", flag)
+        machine = VrrpInstance(config.parse(text, "k.conf").machine_config("VI_1"))
+        machine.start(0.0)
+        machine.interface_changed(1.0, "eth0", False)
+        assert machine.state == wanted, flag

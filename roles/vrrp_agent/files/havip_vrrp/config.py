@@ -29,6 +29,14 @@ def command_words(command: str) -> list:
         return command.split()
 
 
+# Keepalived blocks the agent refuses by name (rather than as unknown), with what to do instead.
+UNSUPPORTED_BLOCKS = {
+    "vrrp_sync_group": "instances that change state together need Keepalived (the keepalived role); "
+                       "with the agent, give each HAVIP its own cluster or track the same checks in each instance",
+    "vrrp_track_file": "use a vrrp_script that tests the file, or the keepalived role",
+}
+
+
 class ConfigError(ValueError):
     def __init__(self, message: str, path: str = "<config>", line: int = 0) -> None:
         super().__init__(f"{path}:{line}: {message}")
@@ -125,6 +133,7 @@ class Instance:
     track_interfaces: tuple[tuple[str, int], ...] = ()
     track_scripts: tuple[tuple[str, int | None], ...] = ()
     track_processes: tuple[tuple[str, int | None], ...] = ()
+    dont_track_primary: bool = False
 
     @property
     def vips(self) -> tuple[str, ...]:
@@ -189,6 +198,7 @@ class KeepalivedConfig:
             garp_master_refresh_repeat=inst.garp_master_refresh_repeat,
             track_scripts=tracks,
             track_interfaces=inst.track_interfaces,
+            dont_track_primary=inst.dont_track_primary,
             auth_pass=inst.auth_pass,
             unicast_peers=inst.unicast_peers,
             check_addresses=not gd.vrrp_skip_check_adv_addr,
@@ -357,6 +367,8 @@ class _Reader:
                 self.vrrp_instance(node)
             elif node.name == "vrrp_track_process":
                 self.vrrp_track_process(node)
+            elif node.name in UNSUPPORTED_BLOCKS:
+                raise self.fail(node, f"{node.name} is not supported by the agent: {UNSUPPORTED_BLOCKS[node.name]}")
             else:
                 raise self.fail(node, f"unknown or unsupported top-level keyword {node.name!r}")
 
@@ -539,6 +551,11 @@ class _Reader:
                 inst.track_scripts = tuple(self.tracked(t) for t in self.children(child))
             elif key == "track_process":
                 inst.track_processes = tuple(self.tracked(t) for t in self.children(child))
+            elif key == "dont_track_primary":
+                inst.dont_track_primary = self.flag(child)
+            elif key == "track_file":
+                hint = UNSUPPORTED_BLOCKS["vrrp_track_file"]
+                raise self.fail(child, f"track_file is not supported by the agent: {hint}")
             else:
                 raise self.fail(child, f"unknown or unsupported vrrp_instance keyword {key!r}")
         for required in ("interface", "virtual_router_id"):
