@@ -19,8 +19,10 @@ INSTANCE_KEYS = frozenset({
     "name", "virtual_router_id", "auth_pass", "virtual_ipaddresses", "state", "interface", "nopreempt",
     "preempt_delay", "priority", "advert_int", "unicast_src_ip", "unicast_peers", "garp_master_delay",
     "garp_master_refresh", "track_interfaces", "track_scripts", "notify", "track_processes", "dont_track_primary",
-    "notify_master", "notify_backup", "notify_fault", "notify_stop", "notify_script",
+    "notify_master", "notify_backup", "notify_fault", "notify_stop", "notify_script", "track_files",
 })
+TRACK_FILE_KEYS = frozenset({"name", "file", "weight", "init_value"})
+PATH_RE = re.compile(r"^/[A-Za-z0-9_./+-]+$")
 NOTIFY_KEYS = ("notify_master", "notify_backup", "notify_fault", "notify_stop")
 SYNC_GROUP_KEYS = frozenset({"name", "instances"})
 # A command Keepalived runs: an absolute path and plain words (no quote, brace, comment or newline
@@ -53,11 +55,14 @@ def _label(item, index):
     return name if isinstance(name, str) and name else f"#{index}"
 
 
-def vrrp_unknown_keys(instances, defaults=None, scripts=None, track_processes=None, sync_groups=None):
+def vrrp_unknown_keys(instances, defaults=None, scripts=None, *, track_processes=None, sync_groups=None,
+                      track_files=None):
     """Messages for every unknown key in keepalived_instances, keepalived_instance_defaults,
     keepalived_vrrp_scripts and keepalived_track_processes (the raw variables, before vrrp_instances
     merges them)."""
     errors = []
+    for index, item in enumerate(track_files if isinstance(track_files, list) else []):
+        _unknown(item, TRACK_FILE_KEYS, f"keepalived_track_files[{_label(item, index)}]", errors)
     for index, item in enumerate(sync_groups if isinstance(sync_groups, list) else []):
         _unknown(item, SYNC_GROUP_KEYS, f"keepalived_vrrp_sync_groups[{_label(item, index)}]", errors)
     for index, item in enumerate(track_processes if isinstance(track_processes, list) else []):
@@ -133,11 +138,41 @@ def _check_notify(inst, where, errors):
         errors.append(f"{where}.dont_track_primary={inst.get('dont_track_primary')!r}: must be a boolean (R3)")
 
 
-def _check_sync_groups(groups, instances, track_processes, scripts, errors):
+def _check_track_files(track_files, errors):
+    """vrrp_track_file blocks: Keepalived reads a number from the file (weight 0: non-zero is a failure)."""
+    for index, item in enumerate(track_files):
+        where = f"keepalived_track_files[{_label(item, index)}]"
+        if not isinstance(item, dict) or not isinstance(item.get("name"), str) or not NAME_RE.match(item["name"]):
+            errors.append(f"{where}.name: must be letters, digits, '_', '.', '-' (R3)")
+            continue
+        path = item.get("file")
+        if not isinstance(path, str) or not PATH_RE.match(path):
+            errors.append(f"{where}.file={path!r}: must be an absolute path (letters, digits and _ . / + -) (R3)")
+        weight = item.get("weight", 0)
+        if not _int_in(weight, -254, 254):
+            errors.append(f"{where}.weight={weight!r}: must be an integer -254..254; 0 - a non-zero value in the file "
+                          "puts the instance in FAULT (R3)")
+        init = item.get("init_value")
+        if init is not None and not _int_in(init, -2147483647, 2147483647):
+            errors.append(f"{where}.init_value={init!r}: must be an integer (R3)")
+    _duplicates(track_files, "keepalived_track_files", errors)
+
+
+def _names(items):
+    return [t.get("name") for t in items if isinstance(t, dict)]
+
+
+def _duplicates(items, variable, errors):
+    names = _names(items)
+    for dup in sorted({n for n in names if names.count(n) > 1 and isinstance(n, str)}):
+        errors.append(f"{variable}: name {dup!r} is defined twice (R3)")
+
+
+def _check_sync_groups(groups, instances, tracks, errors):
     """vrrp_sync_group: instances of this host, each in one group; their tracks weight 0 (keepalived.conf(5))."""
     by_name = {i.get("name"): i for i in instances or []}
-    weights = {("script", s.get("name")): s.get("weight", 0) for s in scripts or [] if isinstance(s, dict)}
-    weights.update({("process", t.get("name")): t.get("weight", 0) for t in track_processes if isinstance(t, dict)})
+    weights = {(kind, t.get("name")): t.get("weight", 0) for kind, items in tracks.items() for t in items
+               if isinstance(t, dict)}
     seen = {}
     for index, group in enumerate(groups):
         where = f"keepalived_vrrp_sync_groups[{_label(group, index)}]"
@@ -156,40 +191,43 @@ def _check_sync_groups(groups, instances, track_processes, scripts, errors):
             else:
                 seen[member] = group["name"]
                 inst = by_name[member]
-                for kind, key in (("script", "track_scripts"), ("process", "track_processes")):
+                for kind, key in (("script", "track_scripts"), ("process", "track_processes"), ("file", "track_files")):
                     for track in inst.get(key) or []:
                         if weights.get((kind, track), 0) != 0:
                             errors.append(
                                 f"{where}: {member} tracks {kind} {track!r} with weight {weights[(kind, track)]}; "
                                 "in a sync group Keepalived ignores weights, so give it weight 0 (R3)"
                             )
-    names = [g.get("name") for g in groups if isinstance(g, dict)]
-    for dup in sorted({n for n in names if names.count(n) > 1 and isinstance(n, str)}):
-        errors.append(f"keepalived_vrrp_sync_groups: name {dup!r} is defined twice (R3)")
+    _duplicates(groups, "keepalived_vrrp_sync_groups", errors)
 
 
-def vrrp_option_errors(instances, track_processes=None, sync_groups=None, scripts=None):
+def _listed(value):
+    return value if isinstance(value, list) else []
+
+
+def vrrp_option_errors(instances, track_processes=None, sync_groups=None, scripts=None, track_files=None):
     """Every broken rule of the options beyond the guide's example, in one host's resolved
     instances (from vrrp_instances) and the blocks they refer to."""
     errors = []
-    _check_sync_groups(sync_groups if isinstance(sync_groups, list) else [], instances,
-                       track_processes if isinstance(track_processes, list) else [], scripts, errors)
-    track_processes = track_processes if isinstance(track_processes, list) else []
+    track_files, track_processes = _listed(track_files), _listed(track_processes)
+    _check_track_files(track_files, errors)
     for index, item in enumerate(track_processes):
         _check_track_process(item, index, errors)
-    names = [t.get("name") for t in track_processes if isinstance(t, dict)]
-    for dup in sorted({n for n in names if names.count(n) > 1 and isinstance(n, str)}):
-        errors.append(f"keepalived_track_processes: name {dup!r} is defined twice (R3)")
+    _duplicates(track_processes, "keepalived_track_processes", errors)
+    _check_sync_groups(_listed(sync_groups), instances,
+                       {"script": _listed(scripts), "process": track_processes, "file": track_files}, errors)
     for inst in instances or []:
         where = "keepalived_instances[{}]".format(inst.get("name") or "?")
         _check_notify(inst, where, errors)
-        tracked = inst.get("track_processes") or []
-        if not isinstance(tracked, list):
-            errors.append(f"{where}.track_processes: must be a list of keepalived_track_processes names (R3)")
-            continue
-        for name in tracked:
-            if name not in names:
-                errors.append(f"{where}.track_processes: {name!r} is not defined in keepalived_track_processes (R3)")
+        for key, variable, known in (("track_processes", "keepalived_track_processes", _names(track_processes)),
+                                     ("track_files", "keepalived_track_files", _names(track_files))):
+            tracked = inst.get(key) or []
+            if not isinstance(tracked, list):
+                errors.append(f"{where}.{key}: must be a list of {variable} names (R3)")
+                continue
+            for name in tracked:
+                if name not in known:
+                    errors.append(f"{where}.{key}: {name!r} is not defined in {variable} (R3)")
     return errors
 
 

@@ -302,3 +302,54 @@ def test_sync_group_and_notify_rules_are_named(groups, instances, scripts, wante
     found = options.vrrp_option_errors(instances, [], groups, scripts)
     assert any(e.startswith(wanted) for e in found), found
     assert all("(R3" in e for e in found)
+
+
+# --- track_file (Keepalived only) ----------------------------------------------------------------
+
+
+def agent_check(conf: Path) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "havip_vrrp", "--check-config", "-f", str(conf)],
+                          capture_output=True, text=True, check=False,
+                          env=dict(os.environ, PYTHONPATH=str(ROOT / "roles" / "vrrp_agent" / "files")))
+
+
+def test_track_file_is_rendered_accepted_by_keepalived_and_refused_by_the_agent_by_name(tmp_path):
+    files = [{"name": "maintenance", "file": str(ROOT / "build" / "test-render" / "maintenance"), "weight": 0,
+              "init_value": 0}]
+    instances = [{**TWO[0], "track_files": ["maintenance"]}]
+    conf = render("track-file", keepalived_instances=instances, keepalived_track_files=files)
+    text = conf.read_text()
+    assert directives(block(text, "vrrp_track_file maintenance")) == [
+        ["file", f'"{files[0]["file"]}"'], ["weight", "0"], ["init_file", "0"]]
+    assert re.search(r"track_file \{\n\s+maintenance\n\s+\}", block(text, "vrrp_instance VI_1"))
+    checked = subprocess.run([KEEPALIVED, "-t", "-f", str(conf)], capture_output=True, text=True, check=False)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    agent = agent_check(conf)
+    assert agent.returncode == 1
+    assert "vrrp_track_file is not supported by the agent: use a vrrp_script that tests the file" in agent.stderr
+
+
+@pytest.mark.parametrize(
+    ("files", "tracked", "wanted"),
+    [
+        ([{"name": "m", "file": "relative"}], ["m"], "keepalived_track_files[m].file='relative': must be an absolute"),
+        ([{"name": "m", "file": "/run/m", "weight": 999}], ["m"], "keepalived_track_files[m].weight=999"),
+        ([{"name": "m", "file": "/run/m", "init_value": "zero"}], ["m"], "keepalived_track_files[m].init_value='zero'"),
+        ([{"name": "m", "file": "/run/m"}, {"name": "m", "file": "/run/n"}], ["m"],
+         "keepalived_track_files: name 'm' is defined twice"),
+        ([], ["m"], "keepalived_instances[VI_1].track_files: 'm' is not defined in keepalived_track_files"),
+    ],
+)
+def test_track_file_rules_are_named(files, tracked, wanted):
+    found = options.vrrp_option_errors([{"name": "VI_1", "track_files": tracked}], [], [], [], files)
+    assert any(e.startswith(wanted) for e in found), found
+
+
+def test_unknown_keys_in_the_new_blocks_are_named():
+    found = options.vrrp_unknown_keys([], None, None, track_processes=[{"name": "p", "process": "x", "reverse": True}],
+                                      sync_groups=[{"name": "G", "instances": [], "smtp_alert": True}],
+                                      track_files=[{"name": "f", "file": "/x", "init_file": 0}])
+    assert [e.split(";")[0].split(" Known")[0] for e in found] == [
+        "keepalived_track_files[f]: unknown key 'init_file'",
+        "keepalived_vrrp_sync_groups[G]: unknown key 'smtp_alert'",
+        "keepalived_track_processes[p]: unknown key 'reverse'"]
