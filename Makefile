@@ -20,7 +20,7 @@ export ANSIBLE_FORCE_COLOR := 0
 export PY_COLORS := 0
 
 .PHONY: help setup venv engine image host-tools collection lint ruff ansible-lint sanity unit compat integration bench \
-	molecule ship test demo lab-up lab-down clean
+	molecule awx ship test demo lab-up lab-down clean
 
 help:
 	@echo "make demo | test | lab-up | lab-down | lint | unit | integration | molecule | clean"
@@ -95,11 +95,18 @@ lint: ruff ansible-lint sanity
 molecule: venv image collection
 	lab/molecule.sh
 
-# Static checks and unit tests run side by side; Molecule runs alone afterwards, so that the
-# failover timings it asserts are not disturbed by a loaded CPU.
+# site.yml as an AWX job template runs it: ansible-runner on a private data directory laid out as AWX
+# lays it out, the collection from its tarball, the credential type of extensions/awx injected as AWX
+# injects it; checked through the emulator, and no secret in the job's output (lab/awx.sh, own lab).
+awx: venv image collection
+	HAVIP_LAB_IMAGE=$$(cat build/lab-image) lab/awx.sh
+
+# Static checks and unit tests run side by side; Molecule (then the AWX job, on its own lab) runs
+# alone afterwards, so that the failover timings it asserts are not disturbed by a loaded CPU.
 test: setup
 	$(MAKE) -j3 --output-sync=target ruff ansible-lint sanity unit integration ship compat
 	$(MAKE) molecule
+	$(MAKE) awx
 
 # --- benchmarks (not part of `make test`: timings are measured, not asserted) ---------------------
 # Failover outage per daemon, advert_int and failure kind, and converge times, on a fresh lab:

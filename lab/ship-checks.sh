@@ -58,7 +58,7 @@ if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then
     esac
 fi
 for needed in README.md COPYING meta/runtime.yml meta/execution-environment.yml requirements.txt bindep.txt \
-              playbooks/site.yml extensions/awx/credential_type_tencentcloud.yml roles/keepalived/README.md \
+              playbooks/site.yml playbooks/drill/files/havip_probe.py extensions/awx/credential_type_tencentcloud.yml roles/keepalived/README.md \
               roles/keepalived/meta/argument_specs.yml changelogs/changelog.yaml; do
     grep -qx "$needed" "$out/tarball-files.txt" || fail "the tarball lacks $needed"
 done

@@ -6,12 +6,22 @@ the lab (timed, first and second run), then playbooks/failover_drill.yml fails t
 way (graceful stop, killed container, failing health check, link down) --reps times. Results go
 to build/bench/: report.json (every sample), report.md (the table), outage.png (the chart).
 
-For advert_int 1 s and 0.1 s it also samples each daemon's idle CPU and RSS (--idle seconds) and
-the master's advert gap seen by the backup while 100 idle and slow clients hold the agent's metrics
-port (--gap seconds; Keepalived has no metrics port, its gap is measured as it is).
+For advert_int 1 s and 0.1 s it also samples each daemon's idle CPU and RSS (--idle seconds in
+--idle-samples samples: median and range) and the master's advert gap seen by the backup while
+100 idle and slow clients hold the agent's metrics port (--gap seconds; Keepalived has no metrics
+port, its gap is measured as it is).
 
-Usage: python3 -m lab.bench [--reps 5] [--daemons keepalived,agent] [--adverts 5,1,0.1]
-                            [--kinds stop,kill,health,link] [--keep-lab] [--idle 60] [--gap 20]
+--parts roles (alone: BENCH_ARGS="--parts roles --reps 3") measures the cost of a role run instead
+(lab/bench/roles.py): the keepalived role alone, previous (--prev-ref) beside current, first converge
+and reruns, with task results and module calls per node; and site.yml reruns with each daemon.
+
+A daemon named ``agent@REF`` is the agent whose code is the one at git REF (e.g. ``agent@main``):
+the lab converges with this checkout's role, then the package on the nodes is replaced by REF's
+and restarted, so that one run measures the agent before and after a change side by side.
+
+Usage: python3 -m lab.bench [--parts drills,roles] [--reps 5] [--daemons keepalived,agent[,agent@REF]]
+                            [--adverts 5,1,0.1] [--kinds stop,kill,health,link] [--keep-lab] [--idle 60]
+                            [--idle-samples 6] [--gap 20] [--prev-ref 827fbdc]
 """
 
 from __future__ import annotations
@@ -21,20 +31,29 @@ import json
 import os
 import re
 import shlex
+import statistics
 import subprocess
 import sys
+import tarfile
 import time
 from pathlib import Path
 
 import yaml
 
-from lab.bench import advert_gap, report
+from lab.bench import advert_gap, report, roles
 from lab.emulator.admin import AdminClient
 
 ROOT = Path(__file__).resolve().parents[2]
 INVENTORY = ROOT / "lab" / "inventory.yml"
 OUT = ROOT / "build" / "bench"
 SERVICES = {"keepalived": "keepalived", "agent": "havip-vrrp-agent"}
+AGENT_INSTALL_DIR = "/usr/local/lib/havip-vrrp"  # the vrrp_agent role's default
+AGENT_SOURCES = "roles/vrrp_agent/files/havip_vrrp"
+
+
+def role_daemon(daemon: str) -> str:
+    """The havip_vrrp_daemon a bench daemon converges with: ``agent@REF`` is the agent."""
+    return daemon.partition("@")[0]
 
 
 def lab_env() -> dict:
@@ -76,34 +95,84 @@ def cluster_vars(daemon: str, advert: float) -> dict:
     else:
         step = max(1, int(advert))  # vrrp_script timing is in whole seconds
         scripts = [dict(s, interval=step, timeout=step) for s in base["keepalived_vrrp_scripts"]]
-    return {"havip_vrrp_daemon": daemon, "keepalived_vrrp_version": version, "keepalived_instances": instances,
+    return {"havip_vrrp_daemon": role_daemon(daemon), "keepalived_vrrp_version": version,
+            "keepalived_instances": instances,
             "keepalived_vrrp_scripts": scripts}
 
 
+# CPU time in nanoseconds (the scheduler's own sum, /proc/PID/task/TID/schedstat: exact, where
+# utime+stime in clock ticks would need minutes of idle to tell 0.1 % from 0.2 %) and RSS in KiB
+# of the unit's main process and its children (Keepalived's VRRP child, running scripts).
 IDLE_SCRIPT = r"""
 main=$(systemctl show -p MainPID --value "$1")
 total=0; rss=0
 for pid in $main $(pgrep -P "$main"); do
-    set -- $(cut -d' ' -f14,15 /proc/$pid/stat); total=$((total + $1 + $2))
-    rss=$((rss + $(awk '/^VmRSS/ {print $2}' /proc/$pid/status)))
+    for stat in /proc/$pid/task/*/schedstat; do
+        read -r run _rest < "$stat" 2>/dev/null && total=$((total + run))
+    done
+    rss=$((rss + $(awk '/^VmRSS/ {print $2}' /proc/$pid/status 2>/dev/null || echo 0)))
 done
-echo "$total $rss $(getconf CLK_TCK)"
+echo "$total $rss"
 """
 
 
-def idle_usage(daemon: str, seconds: int) -> dict:
-    """CPU (% of one core) and RSS (KiB, all processes of the unit) of the daemon on each node while idle."""
+def idle_usage(daemon: str, seconds: int, samples: int) -> dict:
+    """CPU (% of one core) and RSS (KiB, all processes of the unit) of the daemon on each node
+    while idle: ``samples`` consecutive samples over ``seconds`` in all; median, min and max."""
+    service = SERVICES[role_daemon(daemon)]
+
     def sample(node: str) -> list[int]:
-        out = subprocess.run(["docker", "exec", node, "bash", "-c", IDLE_SCRIPT, "idle", SERVICES[daemon]],
+        out = subprocess.run(["docker", "exec", node, "bash", "-c", IDLE_SCRIPT, "idle", service],
                              capture_output=True, text=True, check=True).stdout
         return [int(x) for x in out.split()]
-    before = {n: sample(n) for n in NODES}
-    time.sleep(seconds)
-    result = {}
+
+    span = seconds / samples
+    roles = {n: ("master" if VIP in node_addresses(n) else "backup") for n in NODES}
+    cpu: dict = {n: [] for n in NODES}
+    rss: dict = {n: [] for n in NODES}
+    before = {n: (sample(n), time.monotonic()) for n in NODES}
+    for _unused in range(samples):
+        time.sleep(span)
+        for node in NODES:
+            (ns, kib), at = sample(node), time.monotonic()
+            cpu[node].append(round(100 * (ns - before[node][0][0]) / 1e9 / (at - before[node][1]), 4))
+            rss[node].append(kib)
+            before[node] = ((ns, kib), at)
+    totals = [round(sum(c), 4) for c in zip(*cpu.values(), strict=True)]
+    result = {
+        node: {"role": roles[node], "cpu_percent": round(statistics.median(cpu[node]), 4),
+               "cpu_min": min(cpu[node]), "cpu_max": max(cpu[node]), "cpu_samples": cpu[node],
+               "rss_kib": int(statistics.median(rss[node]))}
+        for node in NODES
+    }
+    return {"daemon": daemon, "seconds": seconds, "samples": samples, "nodes": result,
+            "total": {"cpu_percent": round(statistics.median(totals), 4), "cpu_min": min(totals),
+                      "cpu_max": max(totals), "rss_kib": sum(r["rss_kib"] for r in result.values())}}
+
+
+def install_agent_ref(ref: str, work: Path) -> None:
+    """Replace the agent package on the nodes by the one at git ``ref`` and restart the agent;
+    returns once one node holds the VIP again."""
+    archive = subprocess.run(["git", "-C", str(ROOT), "archive", "--format=tar", ref, AGENT_SOURCES],
+                             capture_output=True, check=True).stdout
+    target = work / "agent-ref" / re.sub(r"[^\w.-]", "_", ref)
+    target.mkdir(parents=True, exist_ok=True)
+    tar = target / "agent.tar"
+    tar.write_bytes(archive)
+    with tarfile.open(tar) as handle:
+        handle.extractall(target, filter="data")
     for node in NODES:
-        ticks, rss, hz = sample(node)
-        result[node] = {"cpu_percent": round(100 * (ticks - before[node][0]) / hz / seconds, 3), "rss_kib": rss}
-    return {"daemon": daemon, "seconds": seconds, "nodes": result}
+        subprocess.run(["docker", "exec", node, "sh", "-c", f"rm -rf {AGENT_INSTALL_DIR}/havip_vrrp/*"], check=True)
+        subprocess.run(["docker", "cp", f"{target / AGENT_SOURCES}/.", f"{node}:{AGENT_INSTALL_DIR}/havip_vrrp/"],
+                       check=True)
+        subprocess.run(["docker", "exec", node, "systemctl", "restart", SERVICES["agent"]], check=True)
+    end = time.monotonic() + 60
+    while time.monotonic() < end:
+        if sum(VIP in node_addresses(n) for n in NODES) == 1:
+            time.sleep(5)  # a few adverts: the election has settled
+            return
+        time.sleep(0.5)
+    raise RuntimeError(f"agent@{ref}: no single VIP holder within 60 s")
 
 
 NODES = ["havip-node1", "havip-node2"]
@@ -125,7 +194,7 @@ def advert_gaps(daemon: str, seconds: int) -> dict:
     master = next(n for n in NODES if VIP in addresses[n])
     backup = next(n for n in NODES if n != master)
     docker = [["docker", "exec", "-i", n, "python3"] for n in (backup, master)]
-    hold = docker[1] if daemon == "agent" else None
+    hold = docker[1] if role_daemon(daemon) == "agent" else None
     result = advert_gap.measure(docker[0], hold, seconds, src=addresses[master][0], port=METRICS_PORT,
                                 connections=GAP_CONNECTIONS)
     result.update(daemon=daemon, master=master)
@@ -136,10 +205,10 @@ def cost(daemon: str, advert: float, args: argparse.Namespace, idle: list[dict],
     """Idle CPU/RSS (--idle) and advert gap under held metrics connections (--gap), appended."""
     tag = f"{daemon}-a{advert:g}"
     if args.idle:
-        usage = idle_usage(daemon, args.idle)
+        usage = idle_usage(daemon, args.idle, args.idle_samples)
         usage.update(advert_int=advert, vrrp_version=vrrp_version(advert))
         idle.append(usage)
-        print(f"bench: {tag}: idle {usage['seconds']} s: {usage['nodes']}")
+        print(f"bench: {tag}: idle {usage['seconds']} s: {usage['nodes']}, both nodes {usage['total']}")
     if args.gap:
         gap = advert_gaps(daemon, args.gap)
         gap.update(advert_int=advert, vrrp_version=vrrp_version(advert))
@@ -171,7 +240,7 @@ def converge_config(daemon: str, advert: float, extra: Path, log_prefix: Path) -
             "api_mutating_second": calls2["mutating"]}
 
 
-def main() -> int:
+def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--reps", type=int, default=5)
     parser.add_argument("--daemons", default="keepalived,agent")
@@ -179,10 +248,17 @@ def main() -> int:
     parser.add_argument("--kinds", default="stop,kill,health,link")
     parser.add_argument("--keep-lab", action="store_true", help="reuse the running lab instead of a fresh one")
     parser.add_argument("--idle", type=int, default=60, help="seconds of idle CPU/RSS sampling per daemon (0: none)")
+    parser.add_argument("--idle-samples", type=int, default=6, help="samples the --idle seconds are cut into")
     parser.add_argument("--gap", type=int, default=20,
                         help="seconds of advert gap capture per daemon, with 100 metrics connections held (0: none)")
     parser.add_argument("--out", default=str(OUT), help="report directory")
-    args = parser.parse_args()
+    parser.add_argument("--parts", default="drills", help="drills (converge, drills, idle cost) and/or roles")
+    parser.add_argument("--prev-ref", default="827fbdc", help="git ref of the previous roles (--parts roles)")
+    return parser.parse_args()
+
+
+def main() -> int:
+    args = parse_args()
     command = "make bench" + (f" BENCH_ARGS={shlex.quote(' '.join(sys.argv[1:]))}" if sys.argv[1:] else "")
     out_dir = Path(args.out).resolve()  # the drill writes its report relative to nothing else
     logs = out_dir / "logs"
@@ -191,6 +267,10 @@ def main() -> int:
         subprocess.run([str(ROOT / "lab" / "lab.sh"), "down"], check=True)
     subprocess.run([str(ROOT / "lab" / "lab.sh"), "up"], check=True)
 
+    if "roles" in args.parts.split(","):
+        roles.part(args.reps, args.prev_ref, out_dir, command, lab_env())
+        if "drills" not in args.parts.split(","):
+            return 0
     samples: list[dict] = []
     converge: list[dict] = []
     idle: list[dict] = []
@@ -206,6 +286,8 @@ def main() -> int:
                 print(f"bench: site.yml failed for {tag}: see {logs}", file=sys.stderr)
                 return 1
             converge.append(record)
+            if daemon.startswith("agent@"):
+                install_agent_ref(daemon.partition("@")[2], out_dir)
             print(f"bench: {tag}: site.yml {record['first_s']} s, then {record['second_s']} s "
                   f"({record['second_changed']} changed); API calls {record['api_calls_first']} "
                   f"({record['api_mutating_first']} mutating), then {record['api_calls_second']} "
@@ -219,7 +301,8 @@ def main() -> int:
                         "ansible-playbook", "-i", str(INVENTORY), "playbooks/failover_drill.yml",
                         "-e", f"@{extra}", "-e", "drill_cluster_group=cluster", "-e", "drill_probe_host=havip-probe",
                         "-e", "drill_vip=172.16.16.12", "-e", f"drill_kind={kind}",
-                        "-e", f"drill_daemon_service={SERVICES[daemon]}", "-e", "drill_health_service=havip-whoami",
+                        "-e", f"drill_daemon_service={SERVICES[role_daemon(daemon)]}",
+                        "-e", "drill_health_service=havip-whoami",
                         "-e", f"drill_report_dir={report_dir}",
                     ]
                     rc, wall, _out = run(drill, logs / f"{tag}-{kind}-{rep}.log")

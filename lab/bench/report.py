@@ -2,21 +2,28 @@
 
 A sample is one failover drill's report (playbooks/failover_drill.yml writes it) tagged with the
 daemon and the advert_int it ran at. The report groups samples by (daemon, advert_int, kind) and
-gives median, min and max outage beside the theoretical Master_Down_Interval of RFC 3768 6.1.
+gives median, min and max outage beside the theoretical Master_Down_Interval (RFC 3768 6.1 / RFC 5798 6.1,
+plugins/plugin_utils/vrrp_timing.py).
 """
 
 from __future__ import annotations
 
 import json
 import statistics
+import sys
 from pathlib import Path
 
+# The collection as `make collection` links it: the bench times with the collection's own formula.
+_COLLECTIONS = Path(__file__).resolve().parents[2] / "build" / "collections"
+if str(_COLLECTIONS) not in sys.path:
+    sys.path.insert(0, str(_COLLECTIONS))
 
-def master_down_interval(advert_int: float, priority: int = 100, version: int = 2) -> float:
-    """RFC 3768 6.1: 3 x Advertisement_Interval + Skew_Time, Skew_Time = (256 - Priority) / 256 seconds;
-    RFC 5798 6.1 (VRRPv3) scales the skew by the interval: (256 - Priority) x Interval / 256."""
-    skew = (256 - priority) / 256 * (advert_int if version == 3 else 1)
-    return round(3 * advert_int + skew, 3)
+from ansible_collections.havip.tencentcloud.plugins.plugin_utils.vrrp_timing import (  # noqa: E402
+    master_down_interval,
+)
+
+# The lab's nodes run the roles' default priority.
+LAB_PRIORITY = 100
 
 
 def advert_label(advert_int: float, version: int = 2) -> str:
@@ -44,7 +51,7 @@ def summarise(samples: list[dict]) -> list[dict]:
             "median_s": round(statistics.median(outages), 3) if outages else None,
             "min_s": round(min(outages), 3) if outages else None,
             "max_s": round(max(outages), 3) if outages else None,
-            "master_down_interval_s": master_down_interval(advert, version=version),
+            "master_down_interval_s": round(master_down_interval(advert, LAB_PRIORITY, version), 3),
             "bound_s": max(float(s["bound_s"]) for s in group) if group else None,
         })
     return rows
@@ -73,13 +80,7 @@ def markdown(rows: list[dict], converge: list[dict], command: str, idle: list[di
             lines.append(f"| {c['daemon']} | {advert} | {c['first_s']} | {c['second_s']} | "
                          f"{c['second_changed']} | {first} | {second} |")
     if idle:
-        lines += ["", "| daemon | advert_int (s) | node | idle CPU (% of a core) | RSS (KiB) | over (s) |",
-                  "|---|---|---|---|---|---|"]
-        for usage in idle:
-            advert = advert_label(usage.get("advert_int", 1), usage.get("vrrp_version", 2))
-            for node, use in sorted(usage["nodes"].items()):
-                lines.append(f"| {usage['daemon']} | {advert} | {node} | {use['cpu_percent']} | {use['rss_kib']} | "
-                             f"{usage['seconds']} |")
+        lines += ["", *idle_tables(idle)]
     if gaps:
         lines += ["", "| daemon | advert_int (s) | metrics connections held (opened) | adverts | max gap (s) | "
                   "p99 gap (s) | over (s) |", "|---|---|---|---|---|---|---|"]
@@ -90,6 +91,45 @@ def markdown(rows: list[dict], converge: list[dict], command: str, idle: list[di
     lines += ["", f"Measured with `{command}`; outage = longest gap between two answers of the VIP's HTTP "
               "service, requested every 20 ms from a probe inside the subnet."]
     return "\n".join(lines) + "\n"
+
+
+def _spread(use: dict) -> str:
+    """median (min-max) of a CPU figure, or the single value of an older report."""
+    if "cpu_min" not in use:
+        return f"{use['cpu_percent']}"
+    return f"{use['cpu_percent']} ({use['cpu_min']}-{use['cpu_max']})"
+
+
+def idle_tables(idle: list[dict]) -> list[str]:
+    """Each node's idle CPU and RSS, then both nodes side by side per advert_int, each daemon
+    against Keepalived measured in the same run (issue 13's goals: 1.5x its CPU, 2 MiB of RSS)."""
+    lines = ["| daemon | advert_int (s) | node (role) | idle CPU, % of a core: median (min-max) | RSS (KiB) | "
+             "samples x s |", "|---|---|---|---|---|---|"]
+    for usage in idle:
+        advert = advert_label(usage.get("advert_int", 1), usage.get("vrrp_version", 2))
+        samples = usage.get("samples")
+        span = f"{samples} x {usage['seconds'] / samples:g}" if samples else f"{usage['seconds']}"
+        for node, use in sorted(usage["nodes"].items()):
+            role = f" ({use['role']})" if "role" in use else ""
+            lines.append(f"| {usage['daemon']} | {advert} | {node}{role} | {_spread(use)} | {use['rss_kib']} | "
+                         f"{span} |")
+    totals = [u for u in idle if "total" in u]
+    if not totals:
+        return lines
+    lines += ["", "| advert_int (s) | daemon | both nodes: idle CPU median (min-max) | x Keepalived's | "
+              "RSS per node (KiB) | - Keepalived's (KiB) |", "|---|---|---|---|---|---|"]
+    for usage in totals:
+        advert = advert_label(usage.get("advert_int", 1), usage.get("vrrp_version", 2))
+        base = next((u for u in totals if u["daemon"] == "keepalived"
+                     and u.get("advert_int") == usage.get("advert_int")), None)
+        ratio = "-"
+        extra = "-"
+        per_node = usage["total"]["rss_kib"] // max(1, len(usage["nodes"]))
+        if base is not None and base["total"]["cpu_percent"]:
+            ratio = f"{usage['total']['cpu_percent'] / base['total']['cpu_percent']:.2f}"
+            extra = str(per_node - base["total"]["rss_kib"] // max(1, len(base["nodes"])))
+        lines.append(f"| {advert} | {usage['daemon']} | {_spread(usage['total'])} | {ratio} | {per_node} | {extra} |")
+    return lines
 
 
 def chart(rows: list[dict], path: Path) -> None:

@@ -1,77 +1,55 @@
 """Learning HAVIP bindings the way the VPC does: from gratuitous ARP (R1, R4c, R5).
 
-``parse_frame`` is a pure parser of Ethernet/ARP frames; ``sniff`` is a small AF_PACKET loop that
-hands every gratuitous announcement (sender IP == target IP, request or reply) to a callback,
+Frames are decoded by the VRRP agent's own ARP codec (roles/vrrp_agent/files/havip_vrrp/packets.py,
+``ArpFrame``), the one that sends them: the lab keeps no second copy of RFC 826. ``parse_frame``
+adds only what a sniffer on a bridge needs beyond it (one 802.1Q tag, None instead of an error);
+``sniff`` is a small AF_PACKET loop that hands every gratuitous announcement to a callback,
 typically ``Vpc.announce``.
 """
 
 from __future__ import annotations
 
-import ipaddress
 import logging
 import socket
-import struct
+import sys
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from pathlib import Path
 
-ETH_P_ARP = 0x0806
-ETH_P_8021Q = 0x8100
-ARP_REQUEST = 1
-ARP_REPLY = 2
-_ETH_HEADER = struct.Struct("!6s6sH")
-_ARP = struct.Struct("!HHBBH6s4s6s4s")
+# The agent ships as files of its role, not as an installed package.
+_AGENT_FILES = str(Path(__file__).resolve().parents[2] / "roles" / "vrrp_agent" / "files")
+if _AGENT_FILES not in sys.path:
+    sys.path.insert(0, _AGENT_FILES)
+
+from havip_vrrp.packets import ARP_REPLY, ARP_REQUEST, ETH_P_ARP, ArpFrame, DropError  # noqa: E402
+
+__all__ = ["ARP_REPLY", "ARP_REQUEST", "ArpFrame", "is_announcement", "parse_frame", "sniff", "start"]
+
+_ETH_P_8021Q = b"\x81\x00"
+_MACS = 12  # destination and source MAC, before the EtherType (or the 802.1Q tag)
+_VLAN_TAG = 4
 log = logging.getLogger("havip.emulator.arp")
 
 
-@dataclass(frozen=True)
-class Arp:
-    operation: int
-    sender_mac: str
-    sender_ip: str
-    target_mac: str
-    target_ip: str
-
-    @property
-    def gratuitous(self) -> bool:
-        """RFC 5227 section 3: an announcement has the sender's address as the target address."""
-        return self.operation in (ARP_REQUEST, ARP_REPLY) and self.sender_ip == self.target_ip
-
-
-def _mac(raw: bytes) -> str:
-    return ":".join(f"{b:02x}" for b in raw)
-
-
-def parse_frame(frame: bytes) -> Arp | None:
-    """An Ethernet II frame (optionally one 802.1Q tag) carrying IPv4-over-Ethernet ARP, or None."""
-    if len(frame) < _ETH_HEADER.size:
+def parse_frame(frame: bytes) -> ArpFrame | None:
+    """The IPv4-over-Ethernet ARP request or reply an Ethernet II frame carries (after at most one
+    802.1Q tag, which the agent never sends but a bridge may show), or None for anything else."""
+    if frame[_MACS : _MACS + 2] == _ETH_P_8021Q:
+        frame = frame[:_MACS] + frame[_MACS + _VLAN_TAG :]
+    try:
+        return ArpFrame.unpack(frame)
+    except DropError:
         return None
-    ethertype = _ETH_HEADER.unpack_from(frame)[2]
-    offset = _ETH_HEADER.size
-    if ethertype == ETH_P_8021Q:
-        if len(frame) < offset + 4:
-            return None
-        (ethertype,) = struct.unpack_from("!H", frame, offset + 2)
-        offset += 4
-    if ethertype != ETH_P_ARP or len(frame) < offset + _ARP.size:
-        return None
-    htype, ptype, hlen, plen, oper, sha, spa, tha, tpa = _ARP.unpack_from(frame, offset)
-    if htype != 1 or ptype != 0x0800 or hlen != 6 or plen != 4:
-        return None
-    return Arp(oper, _mac(sha), str(ipaddress.IPv4Address(spa)), _mac(tha), str(ipaddress.IPv4Address(tpa)))
 
 
-def build_frame(sender_mac: str, ip: str, operation: int = ARP_REQUEST) -> bytes:
-    """A gratuitous ARP frame (for tests and for rehearsing by hand)."""
-    sha = bytes.fromhex(sender_mac.replace(":", ""))
-    spa = ipaddress.IPv4Address(ip).packed
-    dst = b"\xff" * 6
-    tha = b"\x00" * 6 if operation == ARP_REQUEST else dst
-    return _ETH_HEADER.pack(dst, sha, ETH_P_ARP) + _ARP.pack(1, 0x0800, 6, 4, operation, sha, spa, tha, spa)
+def is_announcement(arp: ArpFrame) -> bool:
+    """RFC 5227 section 3: an announcement (gratuitous ARP) has the sender's address as the target's."""
+    return arp.sender_ip == arp.target_ip
 
 
 def sniff(interface: str, on_announce: Callable[[str, str], object], stop: threading.Event | None = None) -> None:
-    """Read ARP frames on ``interface`` and call ``on_announce(ip, mac)`` for every gratuitous one.
+    """Read ARP frames on ``interface`` and call ``on_announce(ip, mac)`` for every gratuitous one
+    (``mac`` as aa:bb:cc:dd:ee:ff).
 
     Needs CAP_NET_RAW. Returns when ``stop`` is set (checked every second).
     """
@@ -86,13 +64,15 @@ def sniff(interface: str, on_announce: Callable[[str, str], object], stop: threa
             except TimeoutError:
                 continue
             arp = parse_frame(frame)
-            if arp is not None and arp.gratuitous:
-                try:
-                    result = on_announce(arp.sender_ip, arp.sender_mac)
-                except Exception:  # one bad announcement must not stop the watcher
-                    log.exception("announce %s from %s failed", arp.sender_ip, arp.sender_mac)
-                    continue
-                log.info("gratuitous ARP %s from %s: %s", arp.sender_ip, arp.sender_mac, result)
+            if arp is None or not is_announcement(arp):
+                continue
+            mac = arp.sender_mac.hex(":")
+            try:
+                result = on_announce(arp.sender_ip, mac)
+            except Exception:  # one bad announcement must not stop the watcher
+                log.exception("announce %s from %s failed", arp.sender_ip, mac)
+                continue
+            log.info("gratuitous ARP %s from %s: %s", arp.sender_ip, mac, result)
 
 
 def start(interface: str, on_announce: Callable[[str, str], object]) -> tuple[threading.Thread, threading.Event]:

@@ -30,8 +30,10 @@ import collections
 import random
 import threading
 import time
+from collections.abc import Callable
 
 from . import error_codes
+from .params import ApiError
 
 KINDS = ("throttle", "internal_error", "module_error", "mutex", "lost", "drop")
 RATES = (*(kind + "_rate" for kind in KINDS), "slow_rate")
@@ -182,6 +184,33 @@ class Faults:
                     return latency, FAULT_OF[kind], drop_after
                 draw -= rate
             return latency, None, drop_after
+
+
+class Dropped(Exception):
+    """The "drop" fault: the action ran; the connection closes without an answer after ``after`` seconds."""
+
+    def __init__(self, after: float):
+        super().__init__(f"dropped after {after:g} s")
+        self.after = after
+
+
+def inject(action: str, run: Callable[[], dict], latency: float, fault: str | None, drop_after: float) -> dict:
+    """Run an admitted call as its drawn fault (``Faults.take``) says: the latency first; an error
+    code, or the action's "task running" code, instead of the action; or the action, then its answer
+    lost (InternalError) or the connection dropped (``Dropped``); or simply the action's answer."""
+    if latency:
+        time.sleep(latency)
+    if fault == "mutex":
+        raise ApiError(error_codes.mutex_code(action),
+                       "A mutually exclusive task is running on the resource (lab fault injection).")
+    if fault not in (None, "lost", "drop"):
+        raise ApiError(fault, f"{fault} (lab fault injection).")
+    result = run()
+    if fault == "lost":  # the action ran; its answer is lost on the way back
+        raise ApiError("InternalError", "An internal error occurred (lab fault injection: the action ran).")
+    if fault == "drop":
+        raise Dropped(drop_after)
+    return result
 
 
 class RateLimiter:

@@ -16,6 +16,7 @@ CVM's instance metadata (/latest/meta-data/cam/security-credentials/..., sts.py)
 from __future__ import annotations
 
 import contextlib
+import functools
 import ipaddress
 import json
 import logging
@@ -27,9 +28,9 @@ import urllib.parse
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from . import error_codes, lab_routes, sts
+from . import lab_routes, sts
 from .actions import MUTATING, ApiError, Vpc
-from .faults import Faults, RateLimiter
+from .faults import Dropped, Faults, RateLimiter, inject
 from .request_log import Calls, RequestLog, scrub
 from .signature import AuthError, KeyRing, verify
 
@@ -41,10 +42,6 @@ INT_PARAMS = frozenset({"Limit", "Offset", "AddressCount", "InternetMaxBandwidth
 BOOL_PARAMS = frozenset({"CheckAssociate"})
 _INDEX = re.compile(r"^\d+$")
 log = logging.getLogger("havip.emulator")
-
-
-class Dropped(Exception):
-    """The "drop" fault: the action ran; the connection closes without an answer."""
 
 
 class EmulatorServer(ThreadingHTTPServer):
@@ -114,7 +111,6 @@ class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     wbufsize = -1  # headers and body leave in one write (no Nagle/delayed-ACK stall); flushed per request
     _fault: str | None = None
-    _drop_after = 0.0
 
     def log_message(self, format, *args):
         log.debug("%s %s", self.client_address[0], format % args)
@@ -196,8 +192,8 @@ class Handler(BaseHTTPRequestHandler):
             result = self._handle(action, body, request_id)
         except (AuthError, ApiError) as exc:
             return self._answer_error(exc.code, exc.message, request_id, started, body)
-        except Dropped:
-            return self._drop(request_id, started, body)
+        except Dropped as dropped:
+            return self._drop(request_id, started, body, dropped.after)
         except Exception:  # a bug in the emulator: answer like the cloud does, log the trace
             log.exception("internal error in %s", action)
             return self._answer_error("InternalError", "An internal error occurred.", request_id, started, body)
@@ -209,10 +205,10 @@ class Handler(BaseHTTPRequestHandler):
         self._record(code, request_id, started, body)
         self._send(200, {"Response": {"Error": {"Code": code, "Message": message}, "RequestId": request_id}})
 
-    def _drop(self, request_id: str, started: float, body: bytes) -> None:
+    def _drop(self, request_id: str, started: float, body: bytes, after: float) -> None:
         self._record("dropped", request_id, started, body)
-        if self._drop_after:
-            time.sleep(self._drop_after)
+        if after:
+            time.sleep(after)
         self.close_connection = True
         with contextlib.suppress(OSError):
             self.connection.shutdown(socket.SHUT_RDWR)
@@ -248,28 +244,18 @@ class Handler(BaseHTTPRequestHandler):
             return "(not parseable)"
 
     def _handle(self, action: str, body: bytes, request_id: str) -> dict:
-        """Check the request (size, signature, version, action, region, rate), then run it with its faults."""
+        """Check the request (size, signature, version, action, region, rate), then run it with the
+        fault drawn for it (faults.py), counted in the calls."""
         name, actions = self._admit(action, body)
         params = self._params(body)
-        latency, fault, self._drop_after = self.server.faults.take(action)
+        latency, fault, drop_after = self.server.faults.take(action)
         self.server.calls.record(action, fault)
         self._fault = fault
-        if latency:
-            time.sleep(latency)
-        if fault == "mutex":
-            raise ApiError(error_codes.mutex_code(action),
-                           "A mutually exclusive task is running on the resource (lab fault injection).")
-        if fault not in (None, "lost", "drop"):
-            raise ApiError(fault, f"{fault} (lab fault injection).")
         if name == "vpc":
-            result = self.server.vpc.dispatch(action, params, request_id)
+            run = functools.partial(self.server.vpc.dispatch, action, params, request_id)
         else:
-            result = getattr(actions, "action_" + action)(params)
-        if fault == "lost":  # the action ran; its answer is lost on the way back
-            raise ApiError("InternalError", "An internal error occurred (lab fault injection: the action ran).")
-        if fault == "drop":
-            raise Dropped
-        return result
+            run = functools.partial(getattr(actions, "action_" + action), params)
+        return inject(action, run, latency, fault, drop_after)
 
     def _admit(self, action: str, body: bytes):
         """(service name, its actions) of an acceptable request, or the ApiError/AuthError refusing it."""

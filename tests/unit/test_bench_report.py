@@ -13,9 +13,12 @@ def sample(daemon, advert, kind, outage, passed=True):
 
 
 def test_master_down_interval_follows_rfc3768():
-    assert report.master_down_interval(1) == 3.609
-    assert report.master_down_interval(5) == 15.609
-    assert report.master_down_interval(1, priority=255) == 3.004
+    """The collection's formula (plugins/plugin_utils/vrrp_timing.py), at the lab's priority in the rows."""
+    assert round(report.master_down_interval(1, 100, 2), 3) == 3.609
+    assert round(report.master_down_interval(5, 100, 2), 3) == 15.609
+    assert round(report.master_down_interval(1, 255, 2), 3) == 3.004
+    rows = report.summarise([sample("keepalived", 5, "stop", 1.0)])
+    assert rows[0]["master_down_interval_s"] == 15.609
 
 
 def test_rows_group_by_daemon_advert_and_kind_with_median_min_max():
@@ -63,7 +66,7 @@ def test_raw_drill_reports_are_read_back_with_the_drills_own_verdict(tmp_path):
 
 def test_vrrpv3_rows_are_apart_and_scale_the_skew_time():
     """RFC 5798 6.1: with VRRPv3 the skew time is (256 - priority) x advert_int / 256."""
-    assert report.master_down_interval(0.1, version=3) == 0.361
+    assert round(report.master_down_interval(0.1, 100, 3), 3) == 0.361
     samples = [dict(sample("agent", 0.1, "kill", x), vrrp_version=3) for x in (0.4, 0.5)] + [
         sample("agent", 1, "kill", 3.0)]
     rows = report.summarise(samples)
@@ -99,3 +102,29 @@ def test_idle_cost_and_advert_gap_tables(tmp_path):
     assert "| agent | 0.1 (VRRPv3) | 100 (240) | 199 | 0.104 | 0.102 | 20 |" in table
     assert "| keepalived | 1 | 0 (0) | 20 | 1.001 | 1.0 | 20 |" in table
     assert json.loads((tmp_path / "report.json").read_text())["advert_gaps"] == gaps
+
+
+def test_idle_cost_side_by_side_with_samples_and_an_agent_from_a_git_ref(tmp_path):
+    """Issue 13: several samples per node (median and range), both nodes summed and set against
+    Keepalived's of the same run, and the agent at a git ref (``agent@REF``) beside this one."""
+    from lab.bench.__main__ import cluster_vars, role_daemon  # noqa: PLC0415
+
+    def usage(daemon, cpus, rss):
+        nodes = {f"havip-node{i + 1}": {"role": role, "cpu_percent": c[1], "cpu_min": c[0], "cpu_max": c[2],
+                                        "rss_kib": rss}
+                 for i, (role, c) in enumerate(zip(("master", "backup"), cpus, strict=True))}
+        total = [round(sum(x), 4) for x in zip(*cpus, strict=True)]
+        return {"daemon": daemon, "advert_int": 0.1, "vrrp_version": 3, "seconds": 60, "samples": 6, "nodes": nodes,
+                "total": {"cpu_percent": total[1], "cpu_min": total[0], "cpu_max": total[2], "rss_kib": 2 * rss}}
+
+    idle = [usage("keepalived", [(0.05, 0.1, 0.2), (0.02, 0.05, 0.1)], 14000),
+            usage("agent", [(0.1, 0.15, 0.3), (0.02, 0.04, 0.05)], 15000),
+            usage("agent@main", [(0.2, 0.3, 0.4), (0.2, 0.25, 0.3)], 15500)]
+    report.write(tmp_path, [], [], "make bench", idle=idle)
+    table = (tmp_path / "report.md").read_text()
+    assert "| agent | 0.1 (VRRPv3) | havip-node1 (master) | 0.15 (0.1-0.3) | 15000 | 6 x 10 |" in table
+    assert "| 0.1 (VRRPv3) | keepalived | 0.15 (0.07-0.3) | 1.00 | 14000 | 0 |" in table
+    assert "| 0.1 (VRRPv3) | agent | 0.19 (0.12-0.35) | 1.27 | 15000 | 1000 |" in table
+    assert "| 0.1 (VRRPv3) | agent@main | 0.55 (0.4-0.7) | 3.67 | 15500 | 1500 |" in table
+    assert role_daemon("agent@main") == "agent" and role_daemon("keepalived") == "keepalived"
+    assert cluster_vars("agent@main", 0.1)["havip_vrrp_daemon"] == "agent"

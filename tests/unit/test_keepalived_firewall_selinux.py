@@ -14,31 +14,27 @@
   semanage), so the labels are the one RedHat path no scenario here can reach. What the scenario
   does reach went from here: RedHat facts with SELinux disabled (ansible-core's libselinux binding
   reports `disabled` there) -> no label is attempted. The RHEL policy's type and its
-  /usr/libexec/keepalived default are cited in roles/keepalived/tasks/selinux.yml.
+  /usr/libexec/keepalived default are cited in roles/_vrrp/tasks/selinux.yml.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from tests.unit.playbook_runner import ansible_playbook
+
 ROOT = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).parent
-PLAYBOOK = str(Path(sys.executable).parent / "ansible-playbook")
 
 
 def ansible(*args: str, extra: dict, path_prefix: Path | None = None) -> subprocess.CompletedProcess:
-    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=str(ROOT / "build" / "collections"), ANSIBLE_NOCOLOR="1")
-    if path_prefix:
-        env["PATH"] = f"{path_prefix}:{env['PATH']}"
-    cmd = [PLAYBOOK, "-i", str(HERE / "inventory" / "localhost.yml"), *args, "-e", json.dumps(extra)]
-    return subprocess.run(cmd, capture_output=True, text=True, env=env, check=False)
+    return ansible_playbook("-i", HERE / "inventory" / "localhost.yml", *args, extra_vars=extra,
+                            path_prefix=path_prefix)
 
 
 # --- preflight ---------------------------------------------------------------------------------
@@ -59,8 +55,8 @@ def role_checks(tmp_path: Path, path_prefix: Path | None = None, **extra) -> sub
 
 
 def preflight_only(tmp_path: Path, **extra) -> subprocess.CompletedProcess:
-    """preflight.yml alone, as the vrrp_agent role includes it (no argument spec of the keepalived role),
-    followed by a render of the templates into render_dir when it passes."""
+    """The keepalived role's `variables` entry point and the shared preflight, as the vrrp_agent role
+    runs them, followed by a render of the templates into render_dir when it passes."""
     extra.setdefault("keepalived_config_dir", str(tmp_path / "etc-keepalived"))
     extra.setdefault("render_dir", str(tmp_path / "render"))
     proc = ansible(str(HERE / "playbooks" / "render_keepalived.yml"), extra=extra)
@@ -82,11 +78,13 @@ def test_unknown_firewall_is_refused_by_the_argument_spec(tmp_path):
     ("extra", "wanted"),
     [
         ({"keepalived_firewall": "ufw"},
-         "keepalived_firewall=ufw: must be none, auto, firewalld, nftables or iptables"),
-        ({"keepalived_firewall": True}, "keepalived_firewall=True: must be none, auto, firewalld, nftables or"),
+         "value of keepalived_firewall must be one of: none, auto, firewalld, nftables, iptables, got: ufw"),
+        ({"keepalived_firewall": True},
+         "value of keepalived_firewall must be one of: none, auto, firewalld, nftables, iptables, got: True"),
         ({"keepalived_firewall": "firewalld", "keepalived_firewall_zone": "my zone"},
          "keepalived_firewall_zone=my zone: must be empty or a firewalld zone name"),
-        ({"keepalived_selinux_label_scripts": "maybe"}, "keepalived_selinux_label_scripts=maybe: must be a boolean"),
+        ({"keepalived_selinux_label_scripts": "maybe"},
+         "argument 'keepalived_selinux_label_scripts' is of type str and we were unable to convert to bool"),
     ],
 )
 def test_preflight_refuses_bad_firewall_and_selinux_variables(tmp_path, extra, wanted):

@@ -1,8 +1,8 @@
 """Issue 12: the Keepalived options beyond the guide's example, and unknown keys (R3).
 
-Unknown keys are refused by name, by the keepalived role's argument spec (suboptions) and by the
-vrrp_unknown_keys filter in preflight (the path of the vrrp_agent role, which runs preflight
-without that spec); nothing is written when one is refused.
+Unknown keys are refused by name, by the keepalived role's argument spec (suboptions; entry points
+main and variables, which the vrrp_agent role runs) and by the vrrp_unknown_keys filter in the
+shared preflight (for a run without the spec); nothing is written when one is refused.
 """
 
 from __future__ import annotations
@@ -110,14 +110,17 @@ def test_the_argument_spec_refuses_an_unknown_key_by_name(tmp_path):
     assert not (tmp_path / "etc").exists()
 
 
-def test_preflight_refuses_an_unknown_key_without_the_argument_spec(tmp_path):
-    # render_keepalived.yml includes preflight.yml as the vrrp_agent role does (no argument spec).
+def test_the_agent_path_refuses_an_unknown_key_by_name(tmp_path):
+    # render_keepalived.yml runs the keepalived role's `variables` entry point, then the shared
+    # preflight, as the vrrp_agent role does; the filter (tested above) backs the spec up.
     proc = ansible("render_keepalived.yml", "-vvv",
                    extra={"keepalived_config_dir": str(tmp_path / "etc"), "render_dir": str(tmp_path / "render"),
                           "keepalived_instances": [{**INSTANCE, "virtual_ipaddress_excluded": ["127.0.0.13"]}]})
     text = flat(proc.stdout)
     assert proc.returncode != 0
-    assert "keepalived_instances[VI_1]: unknown key 'virtual_ipaddress_excluded'" in text, text
+    assert "arg spec 'variables'" in text, text
+    assert ("Validation of arguments failed: keepalived_instances.virtual_ipaddress_excluded. Supported parameters "
+            "include:") in text, text
     assert SECRET not in proc.stdout + proc.stderr
     assert not (tmp_path / "render").exists()
 

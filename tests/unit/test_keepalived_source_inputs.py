@@ -10,14 +10,14 @@ from __future__ import annotations
 import functools
 import hashlib
 import http.server
-import json
 import os
 import subprocess
-import sys
 import threading
 from pathlib import Path
 
 import pytest
+
+from tests.unit.playbook_runner import ansible_playbook
 
 ROOT = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).parent
@@ -33,15 +33,8 @@ pytestmark = pytest.mark.skipif(
 def run_role(tmp_path: Path, **extra) -> subprocess.CompletedProcess:
     extra.setdefault("keepalived_config_dir", str(tmp_path / "etc-keepalived"))
     extra.setdefault("keepalived_source_build_dir", str(tmp_path / "src"))
-    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=str(ROOT / "build" / "collections"), ANSIBLE_NOCOLOR="1")
-    cmd = [
-        str(Path(sys.executable).parent / "ansible-playbook"),
-        "-i", str(HERE / "inventory" / "localhost.yml"),
-        str(HERE / "playbooks" / "keepalived_role.yml"),
-        "--tags", "keepalived_preflight",
-        "-e", json.dumps(extra),
-    ]
-    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, check=False)
+    proc = ansible_playbook("-i", HERE / "inventory" / "localhost.yml", HERE / "playbooks" / "keepalived_role.yml",
+                            "--tags", "keepalived_preflight", extra_vars=extra)
     # Nothing the role would write exists: the checks stopped (or ended) before any change.
     assert not (tmp_path / "etc-keepalived").exists()
     assert not (tmp_path / "src").exists()

@@ -16,25 +16,24 @@ from pathlib import Path
 
 import pytest
 
+from tests.unit.playbook_runner import ansible_playbook
+
 ROOT = Path(__file__).resolve().parents[2]
 PLAYBOOKS = Path(__file__).parent / "playbooks"
 KEEPALIVED = shutil.which("keepalived") or "/usr/sbin/keepalived"
 
 
 def run_playbook(render_dir: Path, *extra: str) -> subprocess.CompletedProcess:
-    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=str(ROOT / "build" / "collections"), ANSIBLE_NOCOLOR="1")
-    cmd = [
-        str(Path(sys.executable).parent / "ansible-playbook"),
+    return ansible_playbook(
         "-i",
-        str(Path(__file__).parent / "inventory" / "guide.yml"),
-        str(PLAYBOOKS / "render_keepalived.yml"),
+        Path(__file__).parent / "inventory" / "guide.yml",
+        PLAYBOOKS / "render_keepalived.yml",
         "-e",
         f"render_dir={render_dir}",
         "-e",
         "keepalived_config_dir={{ render_dir }}/{{ inventory_hostname }}",
         *extra,
-    ]
-    return subprocess.run(cmd, capture_output=True, text=True, env=env, check=False)
+    )
 
 
 def fresh_render_dir(name: str) -> Path:

@@ -3,6 +3,7 @@
 import pytest
 from havip_vrrp import config
 from havip_vrrp.config import ConfigError, VirtualIp
+from havip_vrrp.packets import pass_field
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -137,7 +138,7 @@ vrrp_instance V {
     conf = config.parse(text, "x.conf")
     inst = conf.instances["V"]
     assert inst.state == "MASTER"
-    assert inst.auth_pass == "01234567"
+    assert pass_field(inst.auth_pass) == b"01234567"  # what reaches the wire, as Keepalived sends it
     assert conf.warnings and "x.conf:23" in conf.warnings[0]
     assert inst.virtual_ipaddresses == (VirtualIp("10.0.0.9", 24, "eth1"),)
     assert inst.notify == "/usr/local/bin/notify.sh"

@@ -134,8 +134,10 @@ class Garp(Sender):
 
 
 class Receiver:
-    def __init__(self, packets):
-        self.packets = packets
+    """Stands in for io_socket.VrrpReceiver: ``packets`` all arrived at ``when``."""
+
+    def __init__(self, packets, when):
+        self.packets = [(packet, when) for packet in packets]
 
     def read_all(self):
         out, self.packets = self.packets, []
@@ -199,8 +201,8 @@ def test_a_flood_of_junk_is_counted_not_logged_line_by_line(monkeypatch, capsys)
     exported), and the log gets at most DROP_LOG_LINES lines per window plus one summary."""
     d, _runtime, _sender = quiet_daemon(monkeypatch)
     junk = [b"\x45" + bytes(10)] * 600 + [b"\x60" + bytes(40)] * 400  # truncated, not IPv4
-    d.receivers["eth0"] = Receiver(junk)
-    d.on_vrrp("eth0", 100.0)
+    d.receivers["eth0"] = Receiver(junk, 100.0)
+    d.on_vrrp("eth0")
     assert d.dropped == {"truncated": 600, "bad_ip_header": 400}
     d.drop("bad_auth", 100.0 + daemon.DROP_LOG_WINDOW)  # the next window: summary, then logs again
     err = capsys.readouterr().err.splitlines()
@@ -275,13 +277,13 @@ def test_status_file_follows_at_a_bounded_rate_but_shows_firsts_at_once(monkeypa
     advert = protocol.encode_advert(peer, 100)
     assert isinstance(advert, VrrpV2Advert)
     packet = ip_header(advert.pack(), src="172.16.16.6", dst="172.16.16.5")
-    d.receivers["eth0"] = Receiver([packet])
-    d.on_vrrp("eth0", 1.0)
+    d.receivers["eth0"] = Receiver([packet], 1.0)
+    d.on_vrrp("eth0")
     d._housekeeping(1.0)
     assert status.read_status(d.status_file)["instances"]["VI_1"]["adverts_received"] == 1
     for when in (2.0, 3.0):
-        d.receivers["eth0"] = Receiver([packet])
-        d.on_vrrp("eth0", when)
+        d.receivers["eth0"] = Receiver([packet], when)
+        d.on_vrrp("eth0")
         d._housekeeping(when)
     assert status.read_status(d.status_file)["instances"]["VI_1"]["adverts_received"] == 1  # not yet
     d._housekeeping(1.0 + daemon.STATUS_INTERVAL)

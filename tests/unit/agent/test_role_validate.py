@@ -5,24 +5,20 @@ keepalived_script_user sent both nodes to FAULT under the agent)."""
 
 from __future__ import annotations
 
-import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from tests.unit.playbook_runner import ansible_playbook
+
 ROOT = Path(__file__).resolve().parents[3]
 HERE = Path(__file__).parent
-PLAYBOOK = str(Path(sys.executable).parent / "ansible-playbook")
 
 
 def validate(**extra) -> subprocess.CompletedProcess:
-    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=str(ROOT / "build" / "collections"), ANSIBLE_NOCOLOR="1")
-    cmd = [PLAYBOOK, "-i", str(ROOT / "tests" / "unit" / "inventory" / "localhost.yml"),
-           str(HERE / "playbooks" / "agent_validate.yml"), "-e", json.dumps(extra)]
-    return subprocess.run(cmd, capture_output=True, text=True, env=env, check=False)
+    return ansible_playbook("-i", ROOT / "tests" / "unit" / "inventory" / "localhost.yml",
+                            HERE / "playbooks" / "agent_validate.yml", extra_vars=extra)
 
 
 @pytest.mark.parametrize(

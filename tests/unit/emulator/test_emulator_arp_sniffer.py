@@ -28,15 +28,15 @@ SNIFFER = textwrap.dedent("""
 """)
 SENDER = textwrap.dedent("""
     import socket, time
-    from lab.emulator import arp_watch
+    from lab.emulator.arp_watch import ArpFrame
     with socket.socket(socket.AF_PACKET, socket.SOCK_RAW) as sock:
         sock.bind(("veth-a", 0))
         # An ordinary request first (must be ignored), then gratuitous ones until the sniffer is up.
-        who_has = bytearray(arp_watch.build_frame("02:42:ac:10:10:05", "172.16.16.5"))
+        who_has = bytearray(ArpFrame.gratuitous("02:42:ac:10:10:05", "172.16.16.5").pack())
         who_has[38:42] = bytes([172, 16, 16, 6])
         for _round in range(50):
             sock.send(bytes(who_has))
-            sock.send(arp_watch.build_frame("02:42:ac:10:10:05", "172.16.16.12"))
+            sock.send(ArpFrame.gratuitous("02:42:ac:10:10:05", "172.16.16.12").pack())
             time.sleep(0.1)
 """)
 

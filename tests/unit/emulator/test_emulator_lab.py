@@ -17,6 +17,7 @@ from tencentcloud.common.retry import StandardRetryer
 from tencentcloud.vpc.v20170312 import vpc_client
 
 from lab.emulator import arp_watch
+from lab.emulator.arp_watch import ArpFrame
 from lab.emulator.server import Handler
 from lab.emulator.store import Store, WorldError
 
@@ -167,26 +168,28 @@ WHO_HAS = bytes.fromhex(
 
 def test_parse_gratuitous_request():
     arp = arp_watch.parse_frame(GARP_REQUEST + b"\x00" * 18)  # Ethernet padding is ignored
-    assert arp == arp_watch.Arp(1, "02:42:ac:10:10:05", "172.16.16.12", "00:00:00:00:00:00", "172.16.16.12")
-    assert arp.gratuitous
+    mac = bytes.fromhex("0242ac101005")
+    assert arp == ArpFrame(1, mac, "172.16.16.12", b"\x00" * 6, "172.16.16.12", b"\xff" * 6, mac)
+    assert arp_watch.is_announcement(arp)
 
 
 def test_parse_gratuitous_reply_and_vlan_tag():
-    reply = arp_watch.build_frame("02:42:ac:10:10:06", "172.16.16.12", operation=arp_watch.ARP_REPLY)
+    reply = ArpFrame.gratuitous("02:42:ac:10:10:06", "172.16.16.12", op=arp_watch.ARP_REPLY).pack()
     arp = arp_watch.parse_frame(reply)
-    assert (arp.operation, arp.sender_mac, arp.gratuitous) == (2, "02:42:ac:10:10:06", True)
+    assert (arp.op, arp.sender_mac.hex(":"), arp_watch.is_announcement(arp)) == (2, "02:42:ac:10:10:06", True)
     tagged = reply[:12] + bytes.fromhex("81000064") + reply[12:]
     assert arp_watch.parse_frame(tagged) == arp
 
 
-def test_build_frame_matches_the_fixture():
-    assert arp_watch.build_frame("02:42:ac:10:10:05", "172.16.16.12") == GARP_REQUEST
+def test_the_agents_gratuitous_arp_matches_the_fixture():
+    """The codec the emulator decodes with is the agent's, and the agent sends what Keepalived does."""
+    assert ArpFrame.gratuitous("02:42:ac:10:10:05", "172.16.16.12").pack() == GARP_REQUEST
 
 
 def test_ordinary_request_is_not_gratuitous():
     arp = arp_watch.parse_frame(WHO_HAS)
     assert arp.sender_ip == "172.16.16.5" and arp.target_ip == "172.16.16.6"
-    assert not arp.gratuitous
+    assert not arp_watch.is_announcement(arp)
 
 
 @pytest.mark.parametrize("frame", [
@@ -195,6 +198,8 @@ def test_ordinary_request_is_not_gratuitous():
     GARP_REQUEST[:12] + b"\x08\x00" + GARP_REQUEST[14:],  # IPv4, not ARP
     GARP_REQUEST[:14] + b"\x00\x06" + GARP_REQUEST[16:],  # IEEE 802 hardware type
     GARP_REQUEST[:18] + b"\x08\x04" + GARP_REQUEST[20:],  # hlen 8
+    GARP_REQUEST[:20] + b"\x00\x03" + GARP_REQUEST[22:],  # RARP request, not ARP's request or reply
+    GARP_REQUEST[:12] + bytes.fromhex("8100"),  # a VLAN tag cut short
 ])
 def test_non_arp_or_malformed_frames_are_ignored(frame):
     assert arp_watch.parse_frame(frame) is None

@@ -1,11 +1,11 @@
 """The modules through ansible-playbook for real (AnsiballZ, the action group, module_defaults, -vvv --diff)."""
 import json
-import os
-import subprocess
 import sys
 import textwrap
 
-from modules_support import COLLECTIONS, REGION, SECRET_ID, SECRET_KEY, SUBNET, VPC
+from modules_support import REGION, SECRET_ID, SECRET_KEY, SUBNET, VPC
+
+from tests.unit.playbook_runner import ansible_playbook
 
 PLAYBOOK = textwrap.dedent("""
     - hosts: localhost
@@ -52,16 +52,13 @@ def play(lab, tmp_path):
     book = tmp_path / "site.yml"
     book.write_text(PLAYBOOK)
     report = tmp_path / "report.json"
-    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=str(COLLECTIONS), LAB_SECRET_ID=SECRET_ID,
-               LAB_SECRET_KEY=SECRET_KEY, LAB_ENDPOINT=f"127.0.0.1:{lab.port}", LAB_REPORT=str(report),
-               ANSIBLE_NOCOLOR="1", ANSIBLE_LOCALHOST_WARNING="0", ANSIBLE_INVENTORY_UNPARSED_WARNING="0")
-    bindir = os.path.dirname(sys.executable)
-    command = [os.path.join(bindir, "ansible-playbook"), "-vvv", "--diff", "-i", "localhost,", "-c", "local",
-               "-e", f"ansible_python_interpreter={sys.executable}", str(book)]
-    proc = subprocess.run(command,
-                          env=env, capture_output=True, text=True, timeout=300, check=False)
+    proc = ansible_playbook(
+        "-vvv", "--diff", "-i", "localhost,", "-c", "local", "-e", f"ansible_python_interpreter={sys.executable}", book,
+        env={"LAB_SECRET_ID": SECRET_ID, "LAB_SECRET_KEY": SECRET_KEY, "LAB_ENDPOINT": f"127.0.0.1:{lab.port}",
+             "LAB_REPORT": str(report), "ANSIBLE_LOCALHOST_WARNING": "0", "ANSIBLE_INVENTORY_UNPARSED_WARNING": "0"},
+        secrets=(SECRET_KEY,), timeout=300,
+    )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    assert SECRET_KEY not in proc.stdout + proc.stderr
     return json.loads(report.read_text())
 
 

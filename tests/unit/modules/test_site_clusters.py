@@ -7,14 +7,11 @@ The emulator (lab/emulator) answers the real SDK over HTTP on loopback.
 """
 
 import json
-import os
-import subprocess
 import sys
 
 import pytest
 import yaml
 from modules_support import (
-    COLLECTIONS,
     KEYS,
     REGION,
     ROOT,
@@ -30,6 +27,8 @@ from tencentcloud.common import credential
 from tencentcloud.common.profile.client_profile import ClientProfile
 from tencentcloud.common.profile.http_profile import HttpProfile
 from tencentcloud.vpc.v20170312 import vpc_client
+
+from tests.unit.playbook_runner import ansible_playbook
 
 INSTANCES = {"web1": ("ins-web00001", "172.16.16.21"), "web2": ("ins-web00002", "172.16.16.22"),
              "db1": ("ins-db000001", "172.16.16.31"), "db2": ("ins-db000002", "172.16.16.32")}
@@ -72,16 +71,14 @@ def inventory(tmp_path, port, vrids):
     return path
 
 
-def cloud_step(lab, tmp_path, vrids):
-    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=str(COLLECTIONS), TENCENTCLOUD_SECRET_ID=SECRET_ID,
-               TENCENTCLOUD_SECRET_KEY=SECRET_KEY, TENCENTCLOUD_REGION=REGION, ANSIBLE_NOCOLOR="1")
-    command = [os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), "-vvv", "--diff",
-               "-i", str(inventory(tmp_path, lab.port, vrids)), str(ROOT / "playbooks" / "cloud_havip.yml"),
-               "-e", "havip_clusters=web:db"]
-    proc = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300, check=False)
-    assert SECRET_KEY not in proc.stdout + proc.stderr
-    assert "p4ss" not in proc.stdout + proc.stderr
-    return proc
+def cloud_step(lab, tmp_path, vrids, *extra):
+    return ansible_playbook(
+        "-vvv", "--diff", "-i", inventory(tmp_path, lab.port, vrids), ROOT / "playbooks" / "cloud_havip.yml",
+        "-e", "havip_clusters=web:db", *extra,
+        env={"TENCENTCLOUD_SECRET_ID": SECRET_ID, "TENCENTCLOUD_SECRET_KEY": SECRET_KEY,
+             "TENCENTCLOUD_REGION": REGION},
+        secrets=(SECRET_KEY, "p4ss"), timeout=300,
+    )
 
 
 def client(lab):
@@ -116,7 +113,8 @@ def test_a_vrid_shared_by_two_clusters_of_the_inventory_stops_both(vpc, tmp_path
     vpc.reset_calls()
     proc = cloud_step(vpc, tmp_path, {"web": 51, "db": 51})
     assert proc.returncode != 0
-    assert "Cluster db: virtual_router_id 51 is also used by cluster group web" in proc.stdout
+    assert ("cluster db: keepalived_instances[VI_1].virtual_router_id=51: already used by cluster group 'web'"
+            in proc.stdout), proc.stdout[-3000:]
     assert "(R4d)" in proc.stdout
     assert vpc.calls()["total"] == 0  # stopped on the controller before any API call
     assert havips(vpc) == {}
@@ -130,6 +128,27 @@ def test_a_vrid_tagged_on_another_havip_of_the_vpc_stops_every_cluster(vpc, tmp_
     vpc.reset_calls()
     proc = cloud_step(vpc, tmp_path, {"web": 51, "db": 52})
     assert proc.returncode != 0
-    assert f"Cluster db: virtual_router_id 52 is already used in {VPC} by havip-legacy (tag havip:vrid)" in proc.stdout
+    assert (f"cluster db: keepalived_instances[VI_1].virtual_router_id=52: already used by HAVIP 'havip-legacy' of "
+            f"{VPC} (tag havip:vrid)" in proc.stdout), proc.stdout[-3000:]
+    assert "(R4d)" in proc.stdout
     assert vpc.calls()["mutating"] == 0  # web's HAVIP was not created either
     assert sorted(havips(vpc)) == ["havip-legacy"]
+
+
+def test_bad_cloud_variables_are_named_one_by_one_before_any_api_call(vpc, tmp_path):
+    """R1: each broken cloud variable gets its own message (variable, value, rule) from the
+    collection's filter (havip_cloud_errors), and nothing reaches the API."""
+    vpc.reset_calls()
+    proc = cloud_step(vpc, tmp_path, {"web": 51, "db": 52}, "-e", "havip_subnet_id=sub-1", "-e",
+                      "havip_address=172.16.16.300", "-e", "havip_instance_id=i-123")
+    assert proc.returncode != 0
+    for expected in (
+        "cluster web: havip_subnet_id='sub-1': must be a subnet id, subnet-... (R1)",
+        "cluster web: havip_address='172.16.16.300': is not an IPv4 address (a.b.c.d); empty for an automatic "
+        "address (R1)",
+        "cluster web: web1: havip_instance_id='i-123': must be the CVM's instance id, ins-... (R1)",
+        "cluster web: web2: havip_instance_id='i-123'",
+    ):
+        assert expected in proc.stdout, proc.stdout[-3000:]
+    assert "havip_vpc_id=" not in proc.stdout  # a good value is not reported
+    assert vpc.calls()["total"] == 0

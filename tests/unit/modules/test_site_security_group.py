@@ -7,14 +7,13 @@ cluster without the variable makes no security-group call; a node without a priv
 every cluster before the first call. site.yml runs the step between the HAVIP and the nodes.
 """
 
-import os
-import subprocess
-import sys
 
 import test_site_clusters
 import yaml
-from modules_support import COLLECTIONS, REGION, ROOT, SECRET_ID, SECRET_KEY
+from modules_support import REGION, ROOT, SECRET_ID, SECRET_KEY
 from test_site_clusters import INSTANCES, client, inventory
+
+from tests.unit.playbook_runner import ansible_playbook
 
 SG = "sg-lab00001"
 vpc = test_site_clusters.vpc  # the fixture: the emulator with two clusters' CVMs
@@ -31,13 +30,12 @@ def security_step(lab, tmp_path, group_vars, host_vars=None):
             hvars["havip_private_ip"] = INSTANCES[host][1]
             hvars.update((host_vars or {}).get(host, {}))
     path.write_text(yaml.safe_dump(data))
-    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=str(COLLECTIONS), TENCENTCLOUD_SECRET_ID=SECRET_ID,
-               TENCENTCLOUD_SECRET_KEY=SECRET_KEY, TENCENTCLOUD_REGION=REGION, ANSIBLE_NOCOLOR="1")
-    command = [os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), "--diff", "-i", str(path),
-               str(ROOT / "playbooks" / "cloud_security_group.yml"), "-e", "havip_clusters=web:db"]
-    proc = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300, check=False)
-    assert SECRET_KEY not in proc.stdout + proc.stderr
-    return proc
+    return ansible_playbook(
+        "--diff", "-i", path, ROOT / "playbooks" / "cloud_security_group.yml", "-e", "havip_clusters=web:db",
+        env={"TENCENTCLOUD_SECRET_ID": SECRET_ID, "TENCENTCLOUD_SECRET_KEY": SECRET_KEY,
+             "TENCENTCLOUD_REGION": REGION},
+        secrets=(SECRET_KEY,), timeout=300,
+    )
 
 
 def ingress(lab):

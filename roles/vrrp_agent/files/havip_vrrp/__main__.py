@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 
 from . import __version__, status
@@ -22,8 +23,19 @@ def _ipv4(text: str) -> str:
     return text
 
 
+def _formatter(prog: str) -> argparse.HelpFormatter:
+    """argparse's own formatter with the terminal's width found here: left to itself it imports
+    shutil, and with it bz2, lzma, zlib and fnmatch, for the life of the daemon (issue 13, RSS)."""
+    try:
+        width = os.get_terminal_size().columns - 2
+    except OSError:
+        width = 78
+    return argparse.HelpFormatter(prog, width=width)
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="havip_vrrp", description="A small VRRP agent that speaks to Keepalived.")
+    parser = argparse.ArgumentParser(prog="havip_vrrp", description="A small VRRP agent that speaks to Keepalived.",
+                                     formatter_class=_formatter)
     parser.add_argument("command", nargs="?", choices=("run", "status", "check-config"), default=None)
     parser.add_argument("-f", "--config", default=DEFAULT_CONFIG, help="keepalived.conf to read")
     parser.add_argument("--check-config", action="store_true", help="parse the configuration and exit")

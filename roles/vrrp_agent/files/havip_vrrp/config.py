@@ -16,7 +16,7 @@ from .machine import MachineConfig
 from .packets import ipv4_bytes
 from .records import dataclass, field
 
-AUTH_PASS_MAX = 8  # Keepalived truncates auth_pass to 8 characters (RFC 3768 5.3.10)
+AUTH_PASS_MAX = 8  # RFC 3768 5.3.10: 8 octets on the wire; Keepalived cuts longer ones (in bytes, UTF-8)
 MAX_DEPTH = 8  # nesting of { } blocks; keepalived.conf needs 3 (vrrp_instance > authentication)
 MAX_V3_ADVERT_CS = 0x0FFF  # RFC 5798 5.2.7: Max Advertise Interval, 12 bits of centiseconds
 
@@ -232,7 +232,9 @@ _WORD = re.compile(r'"([^"]*)"|([{}])|([^\s{}"]+)')
 
 def _tokenize(text: str, path: str) -> list:
     tokens: list = []
-    for lineno, raw in enumerate(text.splitlines(), start=1):
+    # Lines end at '\n' only, as Keepalived reads them (fgets): str.splitlines() would also end one at
+    # '\r', '\x85' or U+2028 and find a directive where Keepalived sees the rest of a comment.
+    for lineno, raw in enumerate(text.split("\n"), start=1):
         pos = 0
         while True:
             while pos < len(raw) and raw[pos].isspace():
@@ -572,9 +574,10 @@ class _Reader:
                 inst.auth_type = value
             elif node.name == "auth_pass":
                 value = self.word(node)
-                if len(value) > AUTH_PASS_MAX:
-                    self.result.warnings.append(f"{self.path}:{node.line}: truncating auth_pass to 8 characters")
-                    value = value[:AUTH_PASS_MAX]
+                if len(value.encode()) > AUTH_PASS_MAX:
+                    # packets.pass_field sends the first 8 bytes, as Keepalived does; the collection's
+                    # filter refuses such a value before it is written.
+                    self.result.warnings.append(f"{self.path}:{node.line}: truncating auth_pass to 8 bytes")
                 inst.auth_pass = value
             else:
                 raise self.fail(node, f"unknown authentication keyword {node.name!r}")
@@ -642,11 +645,47 @@ class _Reader:
             vrids[key] = inst.name
 
 
+def _secret_lines(tokens: list) -> set:
+    """Lines that may hold a piece of auth_pass: those with an auth_pass word, and the lines after
+    it up to the end of its authentication block (a newline in the password spreads it there)."""
+    lines: set = set()
+    depth = None  # brace depth inside an authentication block, None outside
+    after_pass = False
+    for tok in tokens:
+        if tok.text == "\n" and not tok.quoted:
+            continue
+        if tok.text == "auth_pass":
+            lines.add(tok.line)
+            after_pass = True
+        elif after_pass:
+            lines.add(tok.line)
+        if depth is not None and (tok.is_open or tok.is_close):
+            depth += 1 if tok.is_open else -1
+            if depth <= 0:
+                depth, after_pass = None, False
+        elif tok.text == "authentication":
+            depth = 0
+    return lines
+
+
 def parse(text: str, path: str = "<config>") -> KeepalivedConfig:
     result = KeepalivedConfig(path)
     reader = _Reader(path, result)
-    reader.top(_build(_tokenize(text, path), path))
-    reader.finish()
+    tokens = _tokenize(text, path)
+    try:
+        reader.top(_build(tokens, path))
+        reader.finish()
+    except ConfigError as err:
+        if err.line in _secret_lines(tokens):
+            # Any word of that line may be a piece of the secret: the message would echo it
+            # (--check-config's stderr reaches Ansible's output through `validate:`).
+            raise ConfigError(
+                "the authentication block cannot be read (auth_type PASS, then auth_pass: 1-8 bytes without "
+                "whitespace, braces, quotes, '#' or '!'); the line is not shown, it holds the secret",
+                path,
+                err.line,
+            ) from None
+        raise
     return result
 
 

@@ -10,19 +10,26 @@ Nothing here may stop the adverts: metrics are served by non-blocking sockets wi
 connections and time limits (status.MetricsServer); an exception while carrying out an
 instance's actions puts that instance in FAULT (logged once, counted) and it tries again every
 ERROR_RETRY seconds; dropped packets are counted per reason and logged at a bounded rate.
+
+Idle cost (issue 13): the process wakes only for a VRRP timer or an input that needs an answer.
+A MASTER wakes to send. A BACKUP (or FAULT) instance does not watch its VRRP socket: the kernel
+queues the adverts with their arrival times and every wake-up reads them in one batch, first,
+at those times, so the Master_Down_Timer is the one eager reading would give; a priority-0
+advert, which must be answered within Skew_Time, wakes it through the receiver's urgent socket
+(io_socket.VrrpReceiver). Script ends wake it through a pidfd instead of a polling timer.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
-import selectors
 import signal
 import sys
 import time
 
 from . import config as config_mod
 from . import io_addr, protocol, status
+from .io_poll import EVENT_READ, Poller
 from .io_proc import ProcessTracks
 from .machine import (
     AddVips,
@@ -55,6 +62,10 @@ ERROR_RETRY = 5.0  # seconds an instance stays in FAULT after an internal error 
 STATUS_INTERVAL = 5.0  # the status file follows the counters at most this often (state changes: at once)
 DROP_LOG_WINDOW = 10.0  # seconds; at most DROP_LOG_LINES drop lines per window, then one summary
 DROP_LOG_LINES = 5
+VERDICTS_KEPT = 32  # packets judged and remembered (per configuration): a few peers and priorities
+_OWN = "own advert"
+CHILD_POLL = 0.1  # seconds between checks of a running script when pidfds are not available
+_BATCHED_STATES = (State.BACKUP, State.FAULT)  # their adverts are read in batches (_watch_receivers)
 
 
 def _quote(value: object) -> str:
@@ -93,6 +104,8 @@ class Runtime:
         self.errors = 0  # internal errors (exceptions while carrying out actions)
         self.last_error: str | None = None  # logged once until it changes or clears
         self.retry_at: float | None = None
+        self._adverts: dict = {}  # priority -> advert, for the configuration in _adverts_for
+        self._adverts_for: MachineConfig | None = None
 
     @property
     def config(self) -> MachineConfig:
@@ -101,6 +114,17 @@ class Runtime:
     @property
     def name(self) -> str:
         return self.machine.config.name
+
+    def advert(self, priority: int):
+        """Our advert at ``priority`` (protocol.encode_advert), built once per configuration: a
+        master at 0.1 s sends the same one ten times a second."""
+        config = self.machine.config
+        if self._adverts_for is not config:
+            self._adverts, self._adverts_for = {}, config
+        advert = self._adverts.get(priority)
+        if advert is None:
+            advert = self._adverts[priority] = protocol.encode_advert(config, priority)
+        return advert
 
     def vip_targets(self, vips: tuple) -> list:
         by_addr = {cidr.split("/")[0]: (cidr, dev) for cidr, dev in self.config.vip_devices}
@@ -123,7 +147,7 @@ class Daemon:
         self.status_file = status_file
         self.metrics_port = metrics_port
         self.metrics_address = metrics_address
-        self.selector = selectors.DefaultSelector()
+        self.selector = Poller()
         self.runtimes: dict = {}
         self.receivers: dict = {}  # interface -> VrrpReceiver
         self.tracks: dict = {}  # script name -> TrackScript
@@ -138,6 +162,11 @@ class Daemon:
         self.iface_state: dict = {}
         self.next_iface_poll = 0.0
         self.iface_poll = IFACE_POLL
+        self.eager: dict = {}  # interface -> True while its VRRP socket is watched (see _watch_receivers)
+        self.lazy: list = []  # the other interfaces: their packets are read at every wake-up
+        self.receivers_due = False  # a state changed: which sockets to watch may have too
+        self.verdicts: dict = {}  # (interface, packet without ID and checksum) -> verdict (on_vrrp)
+        self.child_fds: dict = {}  # pid -> pidfd of a running track script (readable when it ends)
         self.links = None  # io_link.LinkWatcher when rtnetlink is available
         self.metrics: status.MetricsServer | None = None
         self.conf: config_mod.KeepalivedConfig | None = None
@@ -145,6 +174,7 @@ class Daemon:
         self.reload_requested = False
         self.status_dirty = False
         self.status_due = 0.0
+        self.chores_at = 0.0  # see next_wakeup
         self.started_wall = time.time()
         self.started_mono = time.monotonic()
 
@@ -166,7 +196,7 @@ class Daemon:
         signal.set_wakeup_fd(wsock)
         for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
             signal.signal(signum, self._on_signal)
-        self.selector.register(rsock, selectors.EVENT_READ, ("wakeup", None))
+        self.selector.register(rsock, EVENT_READ, ("wakeup", None))
         self._watch_links()
         if self.metrics_port is not None:
             self.metrics = status.MetricsServer(self.metrics_port, self.metrics_address, self.selector)
@@ -182,7 +212,7 @@ class Daemon:
             log("link_watch_unavailable", level="warning", error=err, poll=IFACE_POLL)
             return
         self.iface_poll = IFACE_POLL_NETLINK
-        self.selector.register(self.links, selectors.EVENT_READ, ("link", None))
+        self.selector.register(self.links, EVENT_READ, ("link", None))
 
     def _on_signal(self, signum: int, _frame: object) -> None:
         if signum == signal.SIGHUP:
@@ -228,11 +258,14 @@ class Daemon:
         reloaded, built, receivers = self._prepare(conf)
         # From here on nothing may fail half-way: the swap.
         self.conf = conf
+        self.verdicts = {}  # judged against the old configuration
         self._tracks_for(conf)
         self.processes.configure(conf.track_processes, now)
         for interface, receiver in receivers.items():
             self.receivers[interface] = receiver
-            self.selector.register(receiver, selectors.EVENT_READ, ("vrrp", interface))
+            if receiver.urgent is not None:
+                self.selector.register(receiver.urgent, EVENT_READ, ("urgent", interface))
+        self.receivers_due = True
         for name in [n for n in self.runtimes if n not in reloaded]:
             runtime = self.runtimes.pop(name)
             self.feed(runtime, now, runtime.machine.shutdown)
@@ -256,6 +289,7 @@ class Daemon:
             log("instance_start", instance=name, vrid=mc.vrid, interface=mc.interface, src=mc.primary_ip,
                 peers=",".join(mc.unicast_peers) or "multicast", initial=initial)
             self.feed(runtime, now, runtime.machine.start)
+        self._watch_receivers()
         self.write_status()
 
     def _watch_interfaces(self, runtime: Runtime, now: float) -> None:
@@ -354,7 +388,7 @@ class Daemon:
         runtime.deadline = action.deadline
 
     def _send_advert(self, runtime: Runtime, action: SendAdvert, now: float) -> None:
-        if runtime.sender.send(protocol.encode_advert(runtime.config, action.priority)):
+        if runtime.sender.send(runtime.advert(action.priority)):
             runtime.sent += 1
             if runtime.sent == 1:
                 self.status_due = now  # as the first advert received
@@ -388,6 +422,7 @@ class Daemon:
 
     def _state_changed(self, runtime: Runtime, action: StateChanged, now: float) -> None:
         self.status_due = now  # a state change reaches the status file at once
+        self.receivers_due = True
         log("state_change", instance=runtime.name, old=action.old.value, new=action.new.value,
             reason=action.reason, priority=runtime.machine.effective_priority)
 
@@ -424,29 +459,51 @@ class Daemon:
                 totals=",".join(f"{k}:{v}" for k, v in sorted(self.dropped.items())))
             self.drops_unlogged = 0
 
-    def on_vrrp(self, interface: str, now: float) -> None:
-        receiver = self.receivers[interface]
-        for raw in receiver.read_all():
-            try:
-                header, advert = decode_ip_packet(raw)
-                config = protocol.match_instance((r.machine.config for r in self.runtimes.values()),
-                                                 interface, advert.vrid)
-                if config is None:
-                    raise DropError("bad_vrid", f"VRID {advert.vrid} from {header.src}")
-                if not protocol.accept(config, header, advert):
-                    continue  # our own advert
-            except DropError as err:
-                self.drop(err.reason, now, interface=interface, detail=err.detail)
+    def on_vrrp(self, interface: str) -> None:
+        """Every packet waiting on ``interface``, each at the time it arrived (a batch may be up to
+        a Master_Down_Interval old; the timers it sets are those an eager read would have set)."""
+        for raw, now in self.receivers[interface].read_all():
+            # The IP header without its ID and checksum, and the VRRP message: everything the
+            # verdict depends on. A master repeats the same advert: it is judged once.
+            key = (interface, raw[:4] + raw[6:10] + raw[12:])
+            verdict = self.verdicts.get(key)
+            if verdict is None:
+                verdict = self._judge(interface, raw)
+                if len(self.verdicts) >= VERDICTS_KEPT:
+                    self.verdicts.clear()  # junk of all kinds: judged each time, memory bounded
+                self.verdicts[key] = verdict
+            if verdict is _OWN:
+                continue  # our own advert
+            if isinstance(verdict, DropError):
+                self.drop(verdict.reason, now, interface=interface, detail=verdict.detail)
                 continue
-            runtime = self.runtimes[config.name]
+            name, header, advert = verdict
+            runtime = self.runtimes[name]
             runtime.received += 1
             if runtime.received == 1:
                 self.status_due = now  # the first advert from a peer shows at once
             self.feed(runtime, now, runtime.machine.advert_received, advert, header.src)
 
+    def _judge(self, interface: str, raw: bytes):
+        """The protocol's verdict on a packet (packets, protocol): (instance name, header,
+        advert) to hand over, _OWN for our own advert, or the DropError."""
+        try:
+            header, advert = decode_ip_packet(raw)
+            config = protocol.match_instance((r.machine.config for r in self.runtimes.values()), interface,
+                                             advert.vrid)
+            if config is None:
+                raise DropError("bad_vrid", f"VRID {advert.vrid} from {header.src}")
+            if not protocol.accept(config, header, advert):
+                return _OWN
+        except DropError as err:
+            return err
+        return config.name, header, advert
+
     def poll_tracks(self, now: float) -> None:
         for name, track in self.tracks.items():
             changed = track.poll(now)
+            if track.proc is not None and track.proc.pid not in self.child_fds:
+                self._watch_child(track.proc.pid)
             if changed is None:
                 continue
             log("track_script", script=name, ok=changed, result=track.last_result)
@@ -468,6 +525,44 @@ class Daemon:
                 mc = runtime.config
                 if iface == mc.interface or any(n == iface for n, _unused in mc.track_interfaces):
                     self.feed(runtime, now, runtime.machine.interface_changed, iface, up)
+
+    def _watch_child(self, pid: int) -> None:
+        """Wake when the script ``pid`` ends (a pidfd, Linux 5.3), so that its result is read at
+        once without waking to poll for it; without pidfds the loop polls (see next_wakeup)."""
+        try:
+            fd = os.pidfd_open(pid)
+        except (AttributeError, OSError):
+            self.child_fds[pid] = None
+            return
+        self.child_fds[pid] = fd
+        self.selector.register(fd, EVENT_READ, ("child", pid))
+
+    def _child_ended(self, pid: int) -> None:
+        fd = self.child_fds.pop(pid, None)
+        if fd is not None:
+            with contextlib.suppress(KeyError, ValueError):
+                self.selector.unregister(fd)
+            os.close(fd)
+
+    def _watch_receivers(self) -> None:
+        """Watch the VRRP socket of an interface only while one of its instances must answer each
+        packet at once: a MASTER (RFC 3768 6.4.3: step down for a higher priority, and, as
+        Keepalived, answer a lower one), or one not started. A BACKUP needs an advert only when
+        its Master_Down_Timer is due (RFC 3768 6.4.2: each advert only moves that timer), which
+        is when the loop wakes anyway, or at once for priority 0 (the urgent socket); FAULT
+        ignores adverts."""
+        self.receivers_due = False
+        for interface, receiver in self.receivers.items():
+            eager = any(r.machine.state not in _BATCHED_STATES for r in self.runtimes.values()
+                        if r.config.interface == interface)
+            if eager == self.eager.get(interface, False):
+                continue
+            if eager:
+                self.selector.register(receiver, EVENT_READ, ("vrrp", interface))
+            else:
+                self.selector.unregister(receiver)
+            self.eager[interface] = eager
+        self.lazy = [i for i in self.receivers if not self.eager.get(i)]
 
     # --- status --------------------------------------------------------------------------------------
 
@@ -517,14 +612,16 @@ class Daemon:
     # --- the loop ------------------------------------------------------------------------------------
 
     def next_wakeup(self, now: float) -> float:
+        """Seconds to the next deadline. Sets chores_at: the next deadline besides the VRRP timers
+        (step() runs _housekeeping only then, or after an input: a master wakes just to send)."""
         deadline = self.next_iface_poll
         for runtime in self.runtimes.values():
-            if runtime.deadline is not None and runtime.deadline < deadline:
-                deadline = runtime.deadline
             if runtime.retry_at is not None and runtime.retry_at < deadline:
                 deadline = runtime.retry_at
         for track in self.tracks.values():
             deadline = min(deadline, track.deadline)
+            if track.proc is not None and self.child_fds.get(track.proc.pid, 0) is None:
+                deadline = min(deadline, now + CHILD_POLL)  # no pidfd: poll for its end
         deadline = min(deadline, self.processes.deadline)
         for when, _unused in self.io_timers:
             deadline = min(deadline, when)
@@ -534,6 +631,12 @@ class Daemon:
             deadline = min(deadline, self.status_due)
         if self.notifier.running:
             deadline = min(deadline, now + 0.5)
+        if self.drops_unlogged:
+            deadline = min(deadline, self.drop_window_end)
+        self.chores_at = deadline
+        for runtime in self.runtimes.values():
+            if runtime.deadline is not None and runtime.deadline < deadline:
+                deadline = runtime.deadline
         return max(0.0, min(deadline - now, MAX_SLEEP))
 
     def run(self) -> int:
@@ -553,23 +656,13 @@ class Daemon:
         return 0
 
     def step(self) -> None:
-        """One turn of the loop: wait for the next deadline or input, then serve what is due."""
-        now = time.monotonic()
-        for key, _unused in self.selector.select(timeout=self.next_wakeup(now)):
-            kind, arg = key.data
-            now = time.monotonic()
-            if kind == "vrrp":
-                self.on_vrrp(arg, now)
-            elif kind == "metrics" and self.metrics is not None:
-                self.metrics.on_ready(arg, now, lambda: status.render_metrics(self.snapshot()))
-            elif kind == "proc":
-                self._process_changes(self.processes.on_event(arg, now), now)
-            elif kind == "link" and self.links is not None:
-                self.links.drain()
-                self.next_iface_poll = 0.0  # read the interfaces' state now
-            elif kind == "wakeup":
-                with contextlib.suppress(OSError):
-                    os.read(self._wake_r, 512)
+        """One turn of the loop: wait for the next deadline or input, then serve what is due:
+        first the adverts that arrived (in a batch from the sockets not watched), then the rest."""
+        ready = self.selector.wait(self.next_wakeup(time.monotonic()))
+        for interface in self.lazy:
+            self.on_vrrp(interface)
+        for kind, arg in ready:
+            self._on_ready(kind, arg)
         if self.stopping:
             return
         now = time.monotonic()
@@ -579,7 +672,29 @@ class Daemon:
         for runtime in list(self.runtimes.values()):
             if runtime.deadline is not None and runtime.deadline <= now:
                 self.feed(runtime, now, runtime.machine.tick)
-        self._housekeeping(now)
+        if ready or now >= self.chores_at:
+            self._housekeeping(now)
+        if self.receivers_due:
+            self._watch_receivers()
+
+    def _on_ready(self, kind: str, arg) -> None:
+        if kind == "vrrp":
+            self.on_vrrp(arg)
+        elif kind == "urgent":
+            self.receivers[arg].clear_urgent()  # a signal only: step() read the packet in its batch
+        elif kind == "child":
+            self._child_ended(arg)
+        elif kind == "proc":
+            now = time.monotonic()
+            self._process_changes(self.processes.on_event(arg, now), now)
+        elif kind == "metrics" and self.metrics is not None:
+            self.metrics.on_ready(arg, time.monotonic(), lambda: status.render_metrics(self.snapshot()))
+        elif kind == "link" and self.links is not None:
+            self.links.drain()
+            self.next_iface_poll = 0.0  # read the interfaces' state now
+        elif kind == "wakeup":
+            with contextlib.suppress(OSError):
+                os.read(self._wake_r, 512)
 
     def _housekeeping(self, now: float) -> None:
         """Everything after the VRRP timers: GARP repeats, retries, scripts, interfaces, metrics
@@ -617,6 +732,8 @@ class Daemon:
             runtime.close()
         for receiver in self.receivers.values():
             receiver.close()
+        for pid in list(self.child_fds):
+            self._child_ended(pid)
         if self.links is not None:
             self.links.close()
         if self.metrics is not None:

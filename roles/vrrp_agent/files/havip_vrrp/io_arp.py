@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import socket
 
+from . import io_filter
 from .packets import ETH_P_ARP, ArpFrame
 
 
@@ -18,7 +19,12 @@ class GarpSender:
         self.interface = interface
         self.mac = interface_mac(interface)
         self.sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETH_P_ARP))
-        self.sock.bind((interface, ETH_P_ARP))
+        try:
+            io_filter.DROP_ALL.attach(self.sock)  # send only: every ARP frame of the link would queue here
+            self.sock.bind((interface, ETH_P_ARP))
+        except BaseException:
+            self.sock.close()
+            raise
 
     def send(self, addresses: tuple[str, ...]) -> int:
         sent = 0

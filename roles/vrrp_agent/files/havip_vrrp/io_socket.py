@@ -5,11 +5,19 @@ from __future__ import annotations
 
 import socket
 import struct
+import time
 
+from . import io_filter
 from .packets import IPPROTO_VRRP, VRRP_MCAST_V4, VRRP_TTL, VrrpV2Advert, VrrpV3Advert
 
 SO_BINDTODEVICE = getattr(socket, "SO_BINDTODEVICE", 25)
 IPTOS_PREC_INTERNETCONTROL = 0xC0  # as Keepalived sends VRRP
+SO_TIMESTAMPNS = getattr(socket, "SO_TIMESTAMPNS", 35)  # asm-generic/socket.h (SCM_TIMESTAMPNS)
+_TIMESPEC = struct.Struct("@ll")  # struct timespec: the stamp SO_TIMESTAMPNS hands over
+_ANCILLARY = socket.CMSG_SPACE(_TIMESPEC.size)
+# Read size: the longest VRRP packet is 60 (IP header with options) + 8 + 255 * 4 + 8 octets;
+# anything longer is cut, and then fails the length checks (packets.IPv4Header: truncated).
+MAX_PACKET = 2048
 
 
 def _raw_socket(interface: str) -> socket.socket:
@@ -28,6 +36,7 @@ class VrrpSender:
         self.src_ip = src_ip
         self.peers = tuple(peers)
         self._cache: dict = {}
+        self._last: tuple = (None, None, ())
         self.sock = _raw_socket(interface)
         self.sock.setsockopt(socket.IPPROTO_IP, socket.IP_TTL, VRRP_TTL)
         self.sock.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_TTL, VRRP_TTL)
@@ -35,6 +44,7 @@ class VrrpSender:
         self.sock.setsockopt(socket.IPPROTO_IP, socket.IP_TOS, IPTOS_PREC_INTERNETCONTROL)
         self.sock.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_IF, socket.inet_aton(src_ip))
         self.sock.bind((src_ip, 0))  # the source address of every advert
+        io_filter.DROP_ALL.attach(self.sock)  # send only: the receiver reads
 
     @property
     def destinations(self) -> tuple[str, ...]:
@@ -43,6 +53,9 @@ class VrrpSender:
     def _packed(self, advert: VrrpV2Advert | VrrpV3Advert) -> tuple:
         """(destination, bytes) of ``advert``: packed once, then reused (a master at 0.1 s sends the
         same few adverts ten times a second; idle cost, issue 13)."""
+        last = self._last
+        if advert is last[0] and self.peers is last[1]:  # the same advert object as last time
+            return last[2]
         key = (advert, self.peers)
         packed = self._cache.get(key)
         if packed is None:
@@ -53,6 +66,7 @@ class VrrpSender:
             if len(self._cache) >= 8:  # a few priorities at most; a reload may change the rest
                 self._cache.clear()
             self._cache[key] = packed
+        self._last = (advert, self.peers, packed)
         return packed
 
     def send(self, advert: VrrpV2Advert | VrrpV3Advert) -> int:
@@ -70,29 +84,80 @@ class VrrpSender:
 
 
 class VrrpReceiver:
-    """Receives every VRRP packet arriving on one interface (unicast, and multicast when joined)."""
+    """Receives every VRRP packet arriving on one interface (unicast, and multicast when joined),
+    each with the time the kernel received it, so that a daemon that reads the socket late (in a
+    batch, issue 13: a BACKUP does not wake for every advert) still runs its timers from the
+    arrival times.
+
+    ``urgent`` is a second socket on the same interface that the kernel (a classic BPF filter)
+    lets only priority-0 adverts into: it wakes a daemon that does not watch the main socket,
+    since a priority-0 advert must be answered within Skew_Time (RFC 3768 6.4.2, RFC 5798
+    6.4.2), sooner than the Master_Down_Timer a batch waits for. It holds copies: its packets are
+    only a signal (:meth:`clear_urgent`), the main socket has them all (io_filter)."""
 
     def __init__(self, interface: str, local_ip: str, multicast: bool) -> None:
         self.interface = interface
         self.sock = _raw_socket(interface)
-        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 18)
-        if multicast:
-            ifindex = socket.if_nametoindex(interface)
-            mreqn = struct.pack("=4s4si", socket.inet_aton(VRRP_MCAST_V4), socket.inet_aton(local_ip), ifindex)
-            self.sock.setsockopt(socket.IPPROTO_IP, socket.IP_ADD_MEMBERSHIP, mreqn)
+        self.urgent = None
+        try:
+            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 18)
+            self.sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
+            self.urgent = _raw_socket(interface)
+            io_filter.PRIORITY_ZERO.attach(self.urgent)
+            if multicast:
+                ifindex = socket.if_nametoindex(interface)
+                mreqn = struct.pack("=4s4si", socket.inet_aton(VRRP_MCAST_V4), socket.inet_aton(local_ip), ifindex)
+                self.sock.setsockopt(socket.IPPROTO_IP, socket.IP_ADD_MEMBERSHIP, mreqn)
+        except BaseException:
+            self.close()
+            raise
+        self.last_read = time.monotonic()  # every packet read later arrived after this
 
     def fileno(self) -> int:
         return self.sock.fileno()
 
     def read_all(self, limit: int = 64) -> list:
-        """Whole IPv4 packets waiting on the socket (a raw socket returns the IP header too)."""
+        """Whole IPv4 packets waiting on the socket (a raw socket returns the IP header too), as
+        (packet, arrival) with arrival on the time.monotonic() clock. The kernel stamps packets
+        with the wall clock: the stamp is moved to the monotonic clock and kept between the
+        previous read and now, so that a step of the wall clock cannot move a timer outside what
+        the reads themselves prove."""
         packets = []
+        recvmsg = self.sock.recvmsg
         for _unused in range(limit):
             try:
-                packets.append(self.sock.recv(65535))
+                data, ancdata, _flags, _addr = recvmsg(MAX_PACKET, _ANCILLARY)
             except (BlockingIOError, InterruptedError):
                 break
+            packets.append([data, ancdata])
+        now = time.monotonic()
+        if packets:
+            offset = time.time() - now
+            earliest = self.last_read
+            for packet in packets:
+                arrival = now
+                for level, kind, raw in packet[1]:
+                    if level == socket.SOL_SOCKET and kind == SO_TIMESTAMPNS and len(raw) >= _TIMESPEC.size:
+                        seconds, nanoseconds = _TIMESPEC.unpack_from(raw)
+                        arrival = min(now, max(earliest, seconds + nanoseconds * 1e-9 - offset))
+                packet[1] = earliest = arrival  # in order of arrival, whatever the stamps say
+        self.last_read = now
         return packets
+
+    def clear_urgent(self) -> int:
+        """Empty the urgent socket (its packets are copies); how many it held."""
+        count = 0
+        while self.urgent is not None:
+            try:
+                self.urgent.recv(64)
+            except (BlockingIOError, InterruptedError):
+                break
+            except OSError:
+                break
+            count += 1
+        return count
 
     def close(self) -> None:
         self.sock.close()
+        if self.urgent is not None:
+            self.urgent.close()

@@ -98,6 +98,25 @@ class StateChanged:
     reason: str
 
 
+# --- timing (RFC 3768 6.1, RFC 5798 6.1) ---------------------------------------------------------
+# The agent's stdlib copy of plugins/plugin_utils/vrrp_timing.py (the agent cannot import the
+# collection on a node); tests/unit/test_vrrp_plan.py shows both equal over every input.
+
+
+def skew_time(advert_int: float, priority: int, version: int) -> float:
+    """Skew_Time in seconds. RFC 3768 6.1 (VRRPv2): (256 - Priority) / 256 seconds, whatever the
+    interval (Keepalived's VRRPv2 timer does the same). RFC 5798 6.1 (VRRPv3):
+    (256 - Priority) x Master_Adver_Interval / 256."""
+    if version == 3:
+        return (256 - priority) * advert_int / 256
+    return (256 - priority) / 256
+
+
+def master_down_interval(advert_int: float, priority: int, version: int) -> float:
+    """Master_Down_Interval in seconds: 3 x the master's advert interval + Skew_Time."""
+    return 3 * advert_int + skew_time(advert_int, priority, version)
+
+
 # --- configuration -----------------------------------------------------------------------------
 
 
@@ -291,17 +310,16 @@ class VrrpInstance:
 
     def skew_time(self, priority: int | None = None) -> float:
         prio = self.effective_priority if priority is None else priority
-        if self.config.version == 3:
-            # RFC 5798 6.1: (((256 - priority) * Master_Adver_Interval) / 256)
-            return ((256 - prio) * self.master_adver_interval) / 256
-        # RFC 3768 6.1: Skew_Time = ((256 - Priority) / 256) seconds, whatever the advert interval
-        # (Keepalived's VRRPv2 timer does the same; only VRRPv3 scales it by the interval).
-        return (256 - prio) / 256
+        return skew_time(self._down_interval_base, prio, self.config.version)
 
     @property
     def master_down_interval(self) -> float:
-        interval = self.master_adver_interval if self.config.version == 3 else self.config.advert_int
-        return 3 * interval + self.skew_time()
+        return master_down_interval(self._down_interval_base, self.effective_priority, self.config.version)
+
+    @property
+    def _down_interval_base(self) -> float:
+        # VRRPv3 backups time the master by the interval it advertises (RFC 5798 6.4.2).
+        return self.master_adver_interval if self.config.version == 3 else self.config.advert_int
 
     @property
     def next_deadline(self) -> float | None:

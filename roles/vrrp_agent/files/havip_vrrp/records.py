@@ -51,7 +51,19 @@ def dataclass(cls=None, *, frozen: bool = False):
 def _build(cls, names: tuple, defaults: dict, frozen: bool) -> None:
     post_init = getattr(cls, "__post_init__", None)
 
+    count = len(names)
+    setter = object.__setattr__
+
     def __init__(self, *args, **kwargs):
+        if not kwargs and len(args) == count:  # every field by position: the agent's hot path
+            for name, value in zip(names, args):
+                setter(self, name, value)
+        else:
+            _set_fields(self, args, kwargs)
+        if post_init is not None:
+            post_init(self)
+
+    def _set_fields(self, args, kwargs):
         if len(args) > len(names):
             raise TypeError(f"{cls.__name__}() takes {len(names)} arguments, got {len(args)}")
         values = dict(zip(names, args))
@@ -70,9 +82,7 @@ def _build(cls, names: tuple, defaults: dict, frozen: bool) -> None:
                     value = value.make()
             else:
                 raise TypeError(f"{cls.__name__}() missing argument {name!r}")
-            object.__setattr__(self, name, value)
-        if post_init is not None:
-            post_init(self)
+            setter(self, name, value)
 
     def __repr__(self):
         return f"{cls.__qualname__}({', '.join(f'{n}={getattr(self, n)!r}' for n in names)})"

@@ -1,0 +1,122 @@
+"""`make bench BENCH_ARGS="--parts roles"`: the cost of a role run (issue 11) and of site.yml per daemon.
+
+- The keepalived role alone on the lab's two nodes, the PREVIOUS version (git ref --prev-ref, extracted
+  with `git archive` into build/bench-prev/) beside the current one: a first converge on fresh nodes
+  (lab down, lab up), then --reps idempotent reruns; wall time, task results and module calls per node
+  (lab/bench/callback/bench_calls.py).
+- site.yml with Keepalived and with the agent on the same lab, each converged once and then rerun
+  --reps times (idempotent): the issue 13 item 7 comparison.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import subprocess
+import tarfile
+import time
+from io import BytesIO
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+INVENTORY = ROOT / "lab" / "inventory.yml"
+PLAYBOOK = ROOT / "lab" / "bench" / "role_converge.yml"
+CURRENT = ROOT / "build" / "collections"
+PREV = ROOT / "build" / "bench-prev"
+
+
+def extract_previous(ref: str) -> Path:
+    """The collection's roles, plugins and metadata at ref, as an ansible_collections tree."""
+    dest = PREV / ref / "ansible_collections" / "havip" / "tencentcloud"
+    if not (dest / "galaxy.yml").exists():
+        dest.mkdir(parents=True, exist_ok=True)
+        archive = subprocess.run(["git", "archive", ref, "roles", "plugins", "meta", "galaxy.yml"], cwd=ROOT,
+                                 capture_output=True, check=True).stdout
+        with tarfile.open(fileobj=BytesIO(archive)) as tar:
+            tar.extractall(dest, filter="data")
+    return PREV / ref
+
+
+def play(cmd: list[str], collections: Path, log: Path, env: dict) -> dict:
+    """One ansible-playbook run: wall seconds, rc, per-host task results and module calls."""
+    counts = log.with_suffix(".calls.json")
+    env = dict(env, ANSIBLE_COLLECTIONS_PATH=str(collections),
+               ANSIBLE_CALLBACK_PLUGINS=str(ROOT / "lab" / "bench" / "callback"),
+               ANSIBLE_CALLBACKS_ENABLED="bench_calls", HAVIP_BENCH_CALLS=str(counts))
+    start = time.monotonic()
+    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, check=False, env=env)
+    wall = round(time.monotonic() - start, 2)
+    log.parent.mkdir(parents=True, exist_ok=True)
+    log.write_text(proc.stdout + proc.stderr)
+    got = json.loads(counts.read_text()) if counts.exists() else {"task_results": {}, "module_calls": {}}
+    return {"rc": proc.returncode, "wall_s": wall, **got}
+
+
+def summary(runs: list[dict]) -> dict:
+    walls = [r["wall_s"] for r in runs]
+    node = sorted(runs[0]["module_calls"])[0] if runs[0]["module_calls"] else None
+    return {"runs": len(runs), "median_s": round(statistics.median(walls), 2), "min_s": min(walls),
+            "max_s": max(walls), "all_s": walls,
+            "task_results_per_node": runs[0]["task_results"].get(node) if node else None,
+            "module_calls_per_node": runs[0]["module_calls"].get(node) if node else None}
+
+
+def run(reps: int, prev_ref: str, logs: Path, env: dict, lab: Path) -> dict:
+    """Every measurement of this part; each version's first converge starts from fresh nodes."""
+    out: dict = {"prev_ref": prev_ref, "reps": reps, "role_keepalived": {}, "site": {}}
+    versions = {f"previous ({prev_ref})": extract_previous(prev_ref), "current": CURRENT}
+    role = [*map(str, ("ansible-playbook", "-i", INVENTORY, PLAYBOOK)), "-e", "bench_role=keepalived"]
+    for name, collections in versions.items():
+        subprocess.run([str(lab), "down"], check=True)
+        subprocess.run([str(lab), "up"], check=True)
+        tag = "prev" if name != "current" else "current"
+        first = play(role, collections, logs / f"roles-{tag}-first.log", env)
+        reruns = [play(role, collections, logs / f"roles-{tag}-rerun-{i}.log", env) for i in range(1, reps + 1)]
+        if first["rc"] or any(r["rc"] for r in reruns):
+            raise RuntimeError(f"bench roles: the keepalived role ({name}) failed, see {logs}")
+        out["role_keepalived"][name] = {"first": summary([first]), "rerun": summary(reruns)}
+        print(f"bench: keepalived role, {name}: first {first['wall_s']} s, "
+              f"reruns {out['role_keepalived'][name]['rerun']}")
+    site = ["ansible-playbook", "-i", str(INVENTORY), "site.yml"]
+    for daemon in ("keepalived", "agent"):
+        extra = ["-e", json.dumps({"havip_vrrp_daemon": daemon})]
+        first = play(site + extra, CURRENT, logs / f"roles-site-{daemon}-first.log", env)
+        reruns = [play(site + extra, CURRENT, logs / f"roles-site-{daemon}-rerun-{i}.log", env)
+                  for i in range(1, reps + 1)]
+        if first["rc"] or any(r["rc"] for r in reruns):
+            raise RuntimeError(f"bench roles: site.yml with {daemon} failed, see {logs}")
+        out["site"][daemon] = {"first": summary([first]), "rerun": summary(reruns)}
+        print(f"bench: site.yml with {daemon}: first {first['wall_s']} s, reruns {out['site'][daemon]['rerun']}")
+    prev, cur = out["role_keepalived"].values()
+    out["ratios"] = {
+        "role_rerun_current_over_previous": round(cur["rerun"]["median_s"] / prev["rerun"]["median_s"], 3),
+        "role_first_current_over_previous": round(cur["first"]["median_s"] / prev["first"]["median_s"], 3),
+        "site_rerun_agent_over_keepalived": round(out["site"]["agent"]["rerun"]["median_s"]
+                                                  / out["site"]["keepalived"]["rerun"]["median_s"], 3),
+    }
+    return out
+
+
+def markdown(result: dict, command: str) -> str:
+    lines = [f"Command: `{command}`", "", "| what | version | first (s) | rerun median (min-max) (s) | "
+             "task results / node (rerun) | module calls / node (rerun) |", "|---|---|---|---|---|---|"]
+    for name, rec in result["role_keepalived"].items():
+        r = rec["rerun"]
+        lines.append(f"| keepalived role alone | {name} | {rec['first']['median_s']} | {r['median_s']} "
+                     f"({r['min_s']}-{r['max_s']}) | {r['task_results_per_node']} | {r['module_calls_per_node']} |")
+    for daemon, rec in result["site"].items():
+        r = rec["rerun"]
+        lines.append(f"| site.yml, {daemon} | current | {rec['first']['median_s']} | {r['median_s']} "
+                     f"({r['min_s']}-{r['max_s']}) | {r['task_results_per_node']} | {r['module_calls_per_node']} |")
+    lines += ["", "Ratios: " + ", ".join(f"{k} = {v}" for k, v in result["ratios"].items()), ""]
+    return "\n".join(lines)
+
+
+def part(reps: int, prev_ref: str, out_dir: Path, command: str, env: dict) -> None:
+    """Run this part and write out_dir/roles.json and roles.md."""
+    result = run(reps, prev_ref, out_dir / "logs", env, ROOT / "lab" / "lab.sh")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / "roles.json").write_text(json.dumps(result, indent=1) + "\n")
+    (out_dir / "roles.md").write_text(markdown(result, command))
+    print(markdown(result, command))
+
