@@ -4,13 +4,13 @@ watched by a pidfd (io_proc), a death seen without polling, delays and quorum in
 from __future__ import annotations
 
 import os
-import selectors
 import shutil
 import subprocess
 import time
 
 import pytest
 from havip_vrrp import config, io_proc
+from havip_vrrp.io_poll import Poller
 from havip_vrrp.machine import State, VrrpInstance
 
 from .test_config import GUIDE_PRIMARY
@@ -53,9 +53,9 @@ def spec(**changes):
 
 def wait_exit(selector, timeout=5.0):
     """The first pidfd the kernel makes readable: (name, pid)."""
-    events = selector.select(timeout)
-    assert events, "no pidfd became readable"
-    return events[0][0].data[1]
+    ready = selector.wait(timeout)
+    assert ready, "no pidfd became readable"
+    return ready[0][1]
 
 
 def test_the_block_and_the_instance_reference_are_parsed():
@@ -111,7 +111,7 @@ def test_matching_follows_keepalived(changes, comm, argv, wanted):
 
 def test_a_death_is_seen_through_the_pidfd_and_a_restart_by_the_scan(service):
     first = service()
-    selector = selectors.DefaultSelector()
+    selector = Poller()
     watch = io_proc.ProcessWatch(spec(), selector, now=100.0)
     assert watch.ok and watch.count == 1
     assert watch.deadline == float("inf")  # quorum met: nothing to poll
@@ -130,7 +130,7 @@ def test_a_death_is_seen_through_the_pidfd_and_a_restart_by_the_scan(service):
 
 def test_delays_and_quorum_in_virtual_time(service):
     one = service()
-    selector = selectors.DefaultSelector()
+    selector = Poller()
     watch = io_proc.ProcessWatch(spec(quorum=2, terminate_delay=0.5, fork_delay=0.3), selector, now=0.0)
     assert not watch.ok  # one process, quorum 2: failed from the start, no delay
     two = service()
@@ -148,7 +148,7 @@ def test_delays_and_quorum_in_virtual_time(service):
 
 
 def test_quorum_max_and_zombies(service):
-    selector = selectors.DefaultSelector()
+    selector = Poller()
     service()
     extra = service()
     watch = io_proc.ProcessWatch(spec(quorum_max=1), selector, now=0.0)
@@ -175,7 +175,7 @@ def test_a_dead_process_puts_the_instance_in_fault_by_name():
 def test_the_agent_runs_without_pidfd_by_scanning(service, monkeypatch):
     monkeypatch.delattr(os, "pidfd_open")
     proc = service()
-    watch = io_proc.ProcessWatch(spec(), selectors.DefaultSelector(), now=0.0)
+    watch = io_proc.ProcessWatch(spec(), Poller(), now=0.0)
     assert watch.ok and watch.deadline == pytest.approx(io_proc.RESCAN)  # always scanning
     proc.kill()
     proc.wait()

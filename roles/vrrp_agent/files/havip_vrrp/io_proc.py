@@ -17,7 +17,8 @@ from __future__ import annotations
 
 import contextlib
 import os
-import selectors
+
+from .io_poll import EVENT_READ
 
 RESCAN = 1.0  # seconds between /proc scans while waiting for processes to start
 
@@ -113,7 +114,7 @@ class ProcessWatch:
                 fd = os.pidfd_open(pid)
             except OSError:  # ended meanwhile (ESRCH), or no pidfd support: the scans see it
                 return
-            self.selector.register(fd, selectors.EVENT_READ, ("proc", (self.spec.name, pid)))
+            self.selector.register(fd, EVENT_READ, ("proc", (self.spec.name, pid)))
         self.fds[pid] = fd
 
     def _forget(self, pid: int) -> None:
