@@ -190,3 +190,50 @@ def test_dont_track_primary_keeps_the_instance_out_of_fault_when_its_interface_g
         machine.start(0.0)
         machine.interface_changed(1.0, "eth0", False)
         assert machine.state == wanted, flag
+
+
+# --- the daemon, for real: two agents in network namespaces (test_interop.Pair) ----------------------
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root (network namespaces)")
+def test_a_killed_tracked_process_hands_the_vip_over_at_once(pair, service):
+    """The master's tracked process dies: its pidfd wakes the agent, the instance goes to FAULT
+    (priority-0 advert) and the backup takes the VIP after its skew time - no script interval,
+    no fall count (a script check at interval 1 s, fall 2 costs 1-2 s more)."""
+    from .test_interop import MARGIN, SKEW_100, stable_single_holder, wait_for  # noqa: PLC0415
+
+    svc = service()
+    pair.start_agent("a", 150, track_process="havip-tp-svc")  # the agent sees the host's PIDs (no PID namespace)
+    pair.start_agent("b", 100)
+    stable_single_holder(pair, expected="a")
+    start = time.monotonic()
+    svc.kill()
+    elapsed = wait_for(lambda: pair.has_vip("b") and not pair.has_vip("a"), timeout=10)
+    print(f"\ntracked process killed -> backup holds the VIP: {elapsed} s (skew time {SKEW_100:.3f} s)")
+    assert elapsed is not None, pair.log("agent-a.log")
+    assert elapsed < SKEW_100 + MARGIN
+    log = pair.log("agent-a.log")
+    assert "event=track_process process=svc ok=False processes=0" in log, log
+    assert "reason=\"track_process svc failed\"" in log, log
+    assert time.monotonic() - start < 10
+    service()  # back: the agent finds it by its scan and leaves FAULT
+    assert wait_for(lambda: "event=track_process process=svc ok=True" in pair.log("agent-a.log"),
+                    timeout=io_proc.RESCAN + 3) is not None, pair.log("agent-a.log")
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or not os.path.exists("/usr/sbin/keepalived"),
+                    reason="needs root and /usr/sbin/keepalived (make host-tools)")
+def test_keepalived_track_process_needs_the_initial_network_namespace(pair, service):
+    """Why the agent uses pidfds: Keepalived 2.2.7's vrrp_track_process listens to the kernel's
+    process connector, which refuses a socket outside the initial network namespace (a container,
+    the lab's nodes, these test namespaces): Keepalived logs it and keeps the instance in FAULT
+    although the process runs. On a CVM's own namespace it works; see docs/troubleshooting.md."""
+    from .test_interop import wait_for  # noqa: PLC0415
+
+    service()
+    pair.start_keepalived("a", 150, track_process="havip-tp-svc")
+    assert wait_for(lambda: "quorum not achieved" in pair.log("keepalived-a.log"), timeout=10) is not None, \
+        pair.log("keepalived-a.log")
+    log = pair.log("keepalived-a.log")
+    assert "Failed to set/clear process event listen - errno 111" in log, log
+    assert "(VI_1) entering FAULT state (tracked process svc quorum not achieved)" in log, log
