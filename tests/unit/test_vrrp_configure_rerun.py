@@ -36,7 +36,7 @@ def written(output: str) -> set[str]:
     """The files whose template task ran (changed) in this output."""
     out = set()
     for block in output.split("TASK [")[1:]:
-        title, _, body = block.partition("\n")
+        title, body = [*block.split("\n", 1), ""][:2]
         for name, task in TEMPLATES.items():
             if task in title and re.search(r"^changed: ", body, re.M):
                 out.add(name)
