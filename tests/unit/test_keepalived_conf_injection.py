@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
+from template_renderer import Renderer
 from test_vrrp_filters import vrrp
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -26,6 +27,7 @@ sys.path.insert(0, str(ROOT / "roles" / "vrrp_agent" / "files"))
 from havip_vrrp import config as agent_config  # noqa: E402 - the agent ships inside its role
 
 MARKER = "MARKER"
+OPTION_BLOCKS = {"keepalived_track_processes": [], "keepalived_track_files": [], "keepalived_vrrp_sync_groups": []}
 GLOBALS = {
     "ansible_managed": "Ansible managed",
     "keepalived_notification_emails": ["acassen@firewall.loc"],
@@ -55,50 +57,7 @@ LISTS = {"keepalived_notification_emails", "keepalived_global_defs_extra", "unic
 FIELDS = ([("global", k) for k in GLOBALS] + [("script", k) for k in SCRIPT] + [("instance", k) for k in INSTANCE])
 
 
-def templar():
-    """Ansible's templar with the collection's filters, installed only while it renders.
-
-    init_plugin_loader puts Ansible's collection finder in front of every import of
-    ansible_collections.*; left there, it breaks the other tests of this worker that import the
-    collection from build/collections as a plain package (they run before or after this file).
-    So the finder is installed on the first render, over a clean ansible_collections namespace,
-    and taken out again (with what it imported) at the end of the session.
-    """
-    from ansible.parsing.dataloader import DataLoader  # noqa: PLC0415 - after the collection path is known
-    from ansible.plugins.loader import init_plugin_loader  # noqa: PLC0415
-    from ansible.template import Templar, trust_as_template  # noqa: PLC0415
-
-    saved = _take_collection_modules()
-    init_plugin_loader([str(ROOT / "build" / "collections")])
-    source = trust_as_template(TEMPLATE.read_text())
-
-    def render(variables):
-        return Templar(loader=DataLoader(), variables=variables).template(source)
-
-    return render, saved
-
-
-def _take_collection_modules():
-    names = [name for name in sys.modules if name == "ansible_collections" or name.startswith("ansible_collections.")]
-    return {name: sys.modules.pop(name) for name in names}
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _ansible_templar():
-    global RENDER  # noqa: PLW0603 - the helpers below render through it
-    from ansible.utils.collection_loader._collection_finder import _AnsibleCollectionFinder  # noqa: PLC0415
-
-    RENDER, saved = templar()
-    try:
-        yield
-    finally:
-        RENDER = None
-        _AnsibleCollectionFinder._remove()  # ansible-test's own way to undo init_plugin_loader
-        _take_collection_modules()
-        sys.modules.update(saved)
-
-
-RENDER = None
+RENDER = Renderer(TEMPLATE, ROOT / "build" / "collections")
 
 
 def variables(where, key, value):
@@ -119,7 +78,8 @@ def refusals(glob, script, inst):
 
 
 def rendered(glob, script, inst):
-    return RENDER(dict(glob, keepalived_vrrp_scripts=[script], __vrrp_instances=[inst]))
+    # The issue-12 option blocks (track_process, track_file, sync groups) are not drawn here: empty.
+    return RENDER(dict(glob, keepalived_vrrp_scripts=[script], __vrrp_instances=[inst], **OPTION_BLOCKS))
 
 
 def tree(text, marker_word=None):
