@@ -138,9 +138,15 @@ def test_only_instances_that_must_answer_every_advert_watch_their_socket(monkeyp
     socket; BACKUP and FAULT read it in batches."""
     import socket  # noqa: PLC0415
 
+    class Batchable:  # a VrrpReceiver whose kernel gave stamps and the urgent filter
+        batchable = True
+
+        def __init__(self, sock):
+            self.fileno = sock.fileno
+
     d, runtime, _sender = quiet_daemon(monkeypatch)
     ours, _theirs = socket.socketpair()
-    d.receivers["eth0"] = ours
+    d.receivers["eth0"] = Batchable(ours)
     try:
         d._watch_receivers()
         assert d.eager == {"eth0": True} and d.lazy == []  # INIT
@@ -154,6 +160,10 @@ def test_only_instances_that_must_answer_every_advert_watch_their_socket(monkeyp
         assert d.receivers_due
         d._watch_receivers()
         assert d.eager == {"eth0": True} and d.lazy == []  # MASTER
+        runtime.machine.state = State.BACKUP
+        d.receivers["eth0"].batchable = False  # no stamps or no filter: read each packet, always
+        d._watch_receivers()
+        assert d.eager == {"eth0": True} and d.lazy == []
     finally:
         ours.close()
         _theirs.close()

@@ -553,8 +553,9 @@ class Daemon:
         ignores adverts."""
         self.receivers_due = False
         for interface, receiver in self.receivers.items():
-            eager = any(r.machine.state not in _BATCHED_STATES for r in self.runtimes.values()
-                        if r.config.interface == interface)
+            eager = not receiver.batchable or any(
+                r.machine.state not in _BATCHED_STATES for r in self.runtimes.values()
+                if r.config.interface == interface)
             if eager == self.eager.get(interface, False):
                 continue
             if eager:
