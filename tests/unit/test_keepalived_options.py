@@ -63,8 +63,8 @@ def test_known_keys_pass():
     [
         ([{**INSTANCE, "virtual_ipaddress_excluded": ["10.0.0.9"]}], {}, [],
          "keepalived_instances[VI_1]: unknown key 'virtual_ipaddress_excluded'; did you mean 'virtual_ipaddresses'?"),
-        ([{**INSTANCE, "priorty": 90}], {}, [], "keepalived_instances[VI_1]: unknown key 'priorty'; did you mean "
-                                               "'priority'?"),
+        ([{**INSTANCE, "priorty": 90}], {}, [],
+         "keepalived_instances[VI_1]: unknown key 'priorty'; did you mean 'priority'?"),
         ([{"virtual_router_id": 7, "smtp_alert": True}], {}, [], "keepalived_instances[#0]: unknown key 'smtp_alert'"),
         ([INSTANCE], {"name": "X"}, [], "keepalived_instance_defaults: unknown key 'name'"),
         ([INSTANCE], {"lvs_sync_daemon_interface": "eth0"}, [],
