@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Print, or compare between two trees, every Molecule scenario's effective configuration.
 
 The configuration is loaded by Molecule's own code (molecule.config.Config), which merges the
@@ -7,8 +6,8 @@ interpolates ${VARS}, exactly as `molecule test` does. Used to show that moving 
 the base configuration changed no scenario.
 
 Usage:
-  lab/molecule_effective_config.py [TREE]            one YAML document per scenario
-  lab/molecule_effective_config.py --compare REV     diff against git revision REV of this repository
+  python3 lab/molecule_effective_config.py [TREE]          one YAML document per scenario
+  python3 lab/molecule_effective_config.py --compare REV  diff against git revision REV of this repository
 """
 
 from __future__ import annotations

@@ -87,7 +87,7 @@ def run(reps: int, prev_ref: str, logs: Path, env: dict, lab: Path) -> dict:
             raise RuntimeError(f"bench roles: site.yml with {daemon} failed, see {logs}")
         out["site"][daemon] = {"first": summary([first]), "rerun": summary(reruns)}
         print(f"bench: site.yml with {daemon}: first {first['wall_s']} s, reruns {out['site'][daemon]['rerun']}")
-    prev, cur = out["role_keepalived"].values()
+    prev, cur = (out["role_keepalived"][name] for name in versions)
     out["ratios"] = {
         "role_rerun_current_over_previous": round(cur["rerun"]["median_s"] / prev["rerun"]["median_s"], 3),
         "role_first_current_over_previous": round(cur["first"]["median_s"] / prev["first"]["median_s"], 3),
@@ -119,4 +119,3 @@ def part(reps: int, prev_ref: str, out_dir: Path, command: str, env: dict) -> No
     (out_dir / "roles.json").write_text(json.dumps(result, indent=1) + "\n")
     (out_dir / "roles.md").write_text(markdown(result, command))
     print(markdown(result, command))
-

@@ -14,13 +14,14 @@ import re
 import shlex
 
 from ansible.errors import AnsibleFilterError
+from ansible_collections.havip.tencentcloud.plugins.plugin_utils.vrrp_timing import WIRE_RANGE, advert_wire_units
 
 # R3: the guide's instance settings, used where neither the instance nor the role defaults say.
 MAX_VIPS_PER_INTERFACE = 5  # R4f: at most five HAVIPs bound to one ENI
 AUTH_PASS_MAX = 8  # Keepalived silently truncates longer PASS passwords
-ADVERT_INT_RANGE = (1, 255)  # VRRPv2 carries advert_int as whole seconds in one byte
-# VRRPv3 (RFC 5798 5.2.7) carries it as 12 bits of centiseconds: 0.01 - 40.95 s, sub-second failover.
-ADVERT_INT_V3_CENTISECONDS = (1, 4095)
+# What each VRRP version carries as advert_int (plugins/plugin_utils/vrrp_timing.py says it once).
+ADVERT_INT_RANGE = WIRE_RANGE[2]
+ADVERT_INT_V3_CENTISECONDS = WIRE_RANGE[3]
 VRRP_VERSIONS = (2, 3)
 SCRIPT_INTERVAL_RANGE = (1, 3600)
 NAME_RE = re.compile(r"^[A-Za-z0-9_.-]+$")
@@ -276,7 +277,7 @@ def _check_identity(inst, where, foreign_vrids, errors, version=2):
         _check_v3_timing_and_auth(inst, where, errors)
         return
     advert = inst.get("advert_int")
-    if not _int_in(advert, *ADVERT_INT_RANGE):
+    if not isinstance(advert, int) or advert_wire_units(advert, 2) is None:
         low, high = ADVERT_INT_RANGE
         errors.append(
             f"{where}.advert_int={advert!r}: must be an integer {low}-{high} seconds with VRRPv2 (0.01-40.95 with "
@@ -308,8 +309,7 @@ def _check_v3_timing_and_auth(inst, where, errors):
     """VRRPv3: advert_int in centiseconds, and no authentication (RFC 5798 removed it)."""
     advert = inst.get("advert_int")
     low, high = ADVERT_INT_V3_CENTISECONDS
-    centis = round(advert * 100) if _num_in(advert, 0, 1e6) else None
-    if centis is None or not low <= centis <= high or abs(advert * 100 - centis) > 1e-6:
+    if advert_wire_units(advert, 3) is None:
         errors.append(
             f"{where}.advert_int={advert!r}: with keepalived_vrrp_version 3 must be {low / 100}-{high / 100} "
             "seconds in steps of 0.01 (RFC 5798 5.2.7); small values flap, large ones lengthen the outage (R4g)"

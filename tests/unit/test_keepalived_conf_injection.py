@@ -27,6 +27,7 @@ sys.path.insert(0, str(ROOT / "roles" / "vrrp_agent" / "files"))
 from havip_vrrp import config as agent_config  # noqa: E402 - the agent ships inside its role
 
 MARKER = "MARKER"
+OPTION_BLOCKS = {"keepalived_track_processes": [], "keepalived_track_files": [], "keepalived_vrrp_sync_groups": []}
 GLOBALS = {
     "ansible_managed": "Ansible managed",
     "keepalived_notification_emails": ["acassen@firewall.loc"],
@@ -77,7 +78,8 @@ def refusals(glob, script, inst):
 
 
 def rendered(glob, script, inst):
-    return RENDER(dict(glob, keepalived_vrrp_scripts=[script], __vrrp_instances=[inst]))
+    # The issue-12 option blocks (track_process, track_file, sync groups) are not drawn here: empty.
+    return RENDER(dict(glob, keepalived_vrrp_scripts=[script], __vrrp_instances=[inst], **OPTION_BLOCKS))
 
 
 def tree(text, marker_word=None):

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -81,6 +82,21 @@ def test_debian_facts_select_vars_debian(rendered, host):
     expected = yaml.safe_load((ROLE_VARS / "Debian.yml").read_text())
     assert {k: v for k, v in got.items() if k not in ("os_family", "__vrrp_os")} == expected
     assert got["_keepalived_candidate_cmd"][:2] == ["apt-cache", "policy"]
+
+
+def test_debian_installed_query_reads_the_controller_package():
+    # host-tools installs Keepalived on the controller (Debian): the role's own query and regex
+    # (decide.yml's installed-package shortcut) read the version dpkg reports, and nothing for a
+    # package that is not installed.
+    got = yaml.safe_load((ROLE_VARS / "Debian.yml").read_text())
+    regex = re.compile(got["_keepalived_installed_regex"])
+    out = subprocess.run(["sh", "-c", got["_keepalived_installed_cmd"]], capture_output=True, text=True, check=True)
+    version = subprocess.run(["dpkg-query", "-W", "-f=${Version}", "keepalived"], capture_output=True, text=True,
+                             check=True).stdout
+    assert regex.findall(out.stdout) == [re.sub(r"^\d+:", "", version).split("-")[0].split("+")[0]]
+    absent = got["_keepalived_installed_cmd"].replace(" keepalived", " havip-no-such-package")
+    missing = subprocess.run(["sh", "-c", absent], capture_output=True, text=True, check=False)
+    assert regex.findall(missing.stdout) == []
 
 
 # The shared _vrrp role has no vars files (ansible-lint's var-naming, see its argument spec): its

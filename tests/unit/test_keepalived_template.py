@@ -65,6 +65,16 @@ def block(text: str, header: str) -> str:
     return match.group(1)
 
 
+def check_with_both_daemons(conf: Path) -> None:
+    """The real `keepalived -t` and the agent's --check-config both accept ``conf``."""
+    checked = subprocess.run([KEEPALIVED, "-t", "-f", str(conf)], capture_output=True, text=True, check=False)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    agent = subprocess.run([sys.executable, "-m", "havip_vrrp", "--check-config", "-f", str(conf)],
+                           capture_output=True, text=True, check=False,
+                           env=dict(os.environ, PYTHONPATH=str(ROOT / "roles" / "vrrp_agent" / "files")))
+    assert agent.returncode == 0, agent.stdout + agent.stderr
+
+
 def directives(body: str) -> list[list[str]]:
     return [line.split() for line in body.splitlines() if line.strip()]
 
@@ -178,12 +188,7 @@ def test_vrrpv3_renders_version_and_no_authentication():
     body = block(text, "vrrp_instance VI_1")
     assert ["advert_int", "0.1"] in directives(body)
     assert "authentication" not in body and "auth_pass" not in body
-    checked = subprocess.run([KEEPALIVED, "-t", "-f", str(conf)], capture_output=True, text=True, check=False)
-    assert checked.returncode == 0, checked.stdout + checked.stderr
-    agent = subprocess.run([sys.executable, "-m", "havip_vrrp", "--check-config", "-f", str(conf)],
-                           capture_output=True, text=True, check=False,
-                           env=dict(os.environ, PYTHONPATH=str(ROOT / "roles" / "vrrp_agent" / "files")))
-    assert agent.returncode == 0, agent.stdout + agent.stderr
+    check_with_both_daemons(conf)
 
 
 def test_vrrpv3_with_auth_pass_changes_nothing():

@@ -8,10 +8,15 @@ from __future__ import annotations
 
 import copy
 import importlib.util
+import sys
 from pathlib import Path
 
 import pytest
 
+# vrrp.py imports the collection's timing module (plugins/plugin_utils), as Ansible would load it.
+_COLLECTIONS = str(Path(__file__).resolve().parents[2] / "build" / "collections")
+if _COLLECTIONS not in sys.path:
+    sys.path.insert(0, _COLLECTIONS)
 _spec = importlib.util.spec_from_file_location(
     "vrrp_filters", Path(__file__).resolve().parents[2] / "plugins" / "filter" / "vrrp.py"
 )

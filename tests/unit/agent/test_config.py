@@ -155,7 +155,8 @@ vrrp_instance V {
     ("text", "line", "message"),
     [
         ("global_defs {\n  bogus 1\n}\n", 2, "unknown or unsupported global_defs keyword 'bogus'"),
-        ("vrrp_sync_group G {\n}\n", 1, "unknown or unsupported top-level keyword"),
+        ("vrrp_sync_group G {\n}\n", 1,
+         "vrrp_sync_group is not supported by the agent: instances that change state together"),
         ("vrrp_instance V {\n interface eth0\n virtual_router_id 300\n}\n", 3, "virtual_router_id must be 1-255"),
         ("vrrp_instance V {\n interface eth0\n priority high\n}\n", 3, "is not a whole number"),
         ("vrrp_instance V {\n interface eth0\n virtual_router_id 1\n", 1, "missing '}'"),

@@ -9,7 +9,10 @@ import sys
 
 import pytest
 
-from .test_interop import ADVERT_INT, pytestmark, wait_for  # noqa: F401 - pytestmark: the same skip rule
+from .test_interop import ADVERT_INT, wait_for
+from .test_interop import pytestmark as interop_skip
+
+pytestmark = interop_skip  # the same rule: root and /usr/sbin/keepalived
 
 COLLECTIONS = pathlib.Path(__file__).resolve().parents[3] / "build" / "collections"
 if str(COLLECTIONS) not in sys.path:

@@ -138,9 +138,15 @@ def test_only_instances_that_must_answer_every_advert_watch_their_socket(monkeyp
     socket; BACKUP and FAULT read it in batches."""
     import socket  # noqa: PLC0415
 
+    class Batchable:  # a VrrpReceiver whose kernel gave stamps and the urgent filter
+        batchable = True
+
+        def __init__(self, sock):
+            self.fileno = sock.fileno
+
     d, runtime, _sender = quiet_daemon(monkeypatch)
     ours, _theirs = socket.socketpair()
-    d.receivers["eth0"] = ours
+    d.receivers["eth0"] = Batchable(ours)
     try:
         d._watch_receivers()
         assert d.eager == {"eth0": True} and d.lazy == []  # INIT
@@ -154,6 +160,10 @@ def test_only_instances_that_must_answer_every_advert_watch_their_socket(monkeyp
         assert d.receivers_due
         d._watch_receivers()
         assert d.eager == {"eth0": True} and d.lazy == []  # MASTER
+        runtime.machine.state = State.BACKUP
+        d.receivers["eth0"].batchable = False  # no stamps or no filter: read each packet, always
+        d._watch_receivers()
+        assert d.eager == {"eth0": True} and d.lazy == []
     finally:
         ours.close()
         _theirs.close()
@@ -175,3 +185,26 @@ def test_the_command_line_does_not_load_shutil_and_the_compressors():
     out = subprocess.run([sys.executable, "-S", "-c", code], capture_output=True, text=True, check=True,
                          env={"PYTHONPATH": str(AGENT_DIR)}).stdout
     assert out.strip() == "[]"
+
+
+def test_the_end_of_a_script_wakes_the_loop_at_once():
+    """A track script's result used to be read at the next wake-up (its timeout at the latest).
+    A BACKUP that no longer wakes for each advert must not read it later: the script's pidfd
+    wakes the loop when it ends."""
+    from havip_vrrp.daemon import Daemon  # noqa: PLC0415
+
+    d = Daemon("/nonexistent", status_file="", metrics_port=None)
+    proc = subprocess.Popen(["sleep", "0.3"])
+    try:
+        d._watch_child(proc.pid)
+        if d.child_fds[proc.pid] is None:
+            pytest.skip("no pidfd here (Linux < 5.3 or Python < 3.9): the loop polls instead")
+        start = time.monotonic()
+        ready = d.selector.wait(5.0)
+        elapsed = time.monotonic() - start
+        assert ready == [("child", proc.pid)]
+        assert 0.2 < elapsed < 1.0, elapsed
+        d._child_ended(proc.pid)
+        assert d.child_fds == {}
+    finally:
+        proc.wait(timeout=5)

@@ -73,7 +73,8 @@ class Pair:
     def holders(self):
         return [side for side in "ab" if self.has_vip(side)]
 
-    def config(self, side, priority, notify=None, version=2, advert_int=ADVERT_INT):
+    def config(self, side, priority, notify=None, version=2, advert_int=ADVERT_INT, *, track_process=None):
+        """``track_process``: a process name the instance tracks (vrrp_track_process svc, weight 0)."""
         other = "b" if side == "a" else "a"
         auth = ["    authentication {", "        auth_type PASS", "        auth_pass hAv1p5ec", "    }"]
         lines = [
@@ -101,7 +102,12 @@ class Pair:
         ]
         if notify:
             lines.append(f'    notify "{notify}"')
+        if track_process:
+            lines += ["    track_process {", "        svc", "    }"]
         lines.append("}")
+        if track_process:  # before the instance: Keepalived ignores a track_process defined after it
+            top = lines.index("vrrp_instance VI_1 {")
+            lines[top:top] = ["vrrp_track_process svc {", f"    process {track_process}", "    weight 0", "}"]
         path = self.tmp / f"{side}.conf"
         path.write_text("\n".join(lines) + "\n")
         return path

@@ -29,6 +29,14 @@ def command_words(command: str) -> list:
         return command.split()
 
 
+# Keepalived blocks the agent refuses by name (rather than as unknown), with what to do instead.
+UNSUPPORTED_BLOCKS = {
+    "vrrp_sync_group": "instances that change state together need Keepalived (the keepalived role); "
+                       "with the agent, give each HAVIP its own cluster or track the same checks in each instance",
+    "vrrp_track_file": "use a vrrp_script that tests the file, or the keepalived role",
+}
+
+
 class ConfigError(ValueError):
     def __init__(self, message: str, path: str = "<config>", line: int = 0) -> None:
         super().__init__(f"{path}:{line}: {message}")
@@ -81,6 +89,23 @@ class VrrpScript:
 
 
 @dataclass
+class TrackProcess:
+    """A vrrp_track_process block: how many processes matching ``process`` must run (keepalived.conf(5))."""
+
+    name: str
+    line: int = 0
+    process: tuple[str, ...] = ()  # the name, or with parameters / full_command the command line's words
+    param_match: str | None = None  # None (exact parameters), "initial" or "partial"
+    full_command: bool = False
+    weight: int = 1  # Keepalived's default
+    reverse: bool = False
+    quorum: int = 1
+    quorum_max: int | None = None
+    fork_delay: float = 0.0
+    terminate_delay: float = 0.0
+
+
+@dataclass
 class Instance:
     name: str
     line: int = 0
@@ -107,6 +132,8 @@ class Instance:
     garp_master_refresh_repeat: int = 1
     track_interfaces: tuple[tuple[str, int], ...] = ()
     track_scripts: tuple[tuple[str, int | None], ...] = ()
+    track_processes: tuple[tuple[str, int | None], ...] = ()
+    dont_track_primary: bool = False
 
     @property
     def vips(self) -> tuple[str, ...]:
@@ -119,6 +146,7 @@ class KeepalivedConfig:
     global_defs: GlobalDefs = field(default_factory=GlobalDefs)
     scripts: dict = field(default_factory=dict)  # name -> VrrpScript
     instances: dict = field(default_factory=dict)  # name -> Instance
+    track_processes: dict = field(default_factory=dict)  # name -> TrackProcess
     warnings: list = field(default_factory=list)
 
     def machine_config(self, name: str, primary_ip: str | None = None) -> MachineConfig:
@@ -134,6 +162,10 @@ class KeepalivedConfig:
             repeat = gd.vrrp_garp_master_repeat if gd.vrrp_garp_master_repeat is not None else 5
         tracks = tuple(
             (script, self.scripts[script].weight if weight is None else weight) for script, weight in inst.track_scripts
+        )
+        tracks += tuple(
+            (f"process:{track}", self.track_processes[track].weight if weight is None else weight)
+            for track, weight in inst.track_processes
         )
         notify = tuple(
             (state, command)
@@ -166,6 +198,7 @@ class KeepalivedConfig:
             garp_master_refresh_repeat=inst.garp_master_refresh_repeat,
             track_scripts=tracks,
             track_interfaces=inst.track_interfaces,
+            dont_track_primary=inst.dont_track_primary,
             auth_pass=inst.auth_pass,
             unicast_peers=inst.unicast_peers,
             check_addresses=not gd.vrrp_skip_check_adv_addr,
@@ -334,6 +367,10 @@ class _Reader:
                 self.vrrp_script(node)
             elif node.name == "vrrp_instance":
                 self.vrrp_instance(node)
+            elif node.name == "vrrp_track_process":
+                self.vrrp_track_process(node)
+            elif node.name in UNSUPPORTED_BLOCKS:
+                raise self.fail(node, f"{node.name} is not supported by the agent: {UNSUPPORTED_BLOCKS[node.name]}")
             else:
                 raise self.fail(node, f"unknown or unsupported top-level keyword {node.name!r}")
 
@@ -376,17 +413,26 @@ class _Reader:
             else:
                 raise self.fail(node, f"unknown or unsupported global_defs keyword {name!r}")
 
-    def vrrp_script(self, node: _Node) -> None:
+    def words(self, node: _Node, missing: str) -> list:
+        """The arguments of a one-line keyword that needs at least one."""
+        if not node.args or node.children is not None:
+            raise self.fail(node, missing)
+        return [a.text for a in node.args]
+
+    def new_block(self, node: _Node, table: dict) -> tuple:
+        """A named top-level block (name, children) whose name ``table`` does not hold yet."""
         name, nodes = self.name_block(node)
-        if name in self.result.scripts:
-            raise self.fail(node, f"vrrp_script {name} defined twice")
+        if name in table:
+            raise self.fail(node, f"{node.name} {name} defined twice")
+        return name, nodes
+
+    def vrrp_script(self, node: _Node) -> None:
+        name, nodes = self.new_block(node, self.result.scripts)
         script = VrrpScript(name, node.line)
         for child in nodes:
             key = child.name
             if key == "script":
-                if not child.args or child.children is not None:
-                    raise self.fail(child, "script needs a command")
-                script.script = " ".join(a.text for a in child.args)
+                script.script = " ".join(self.words(child, "script needs a command"))
                 if not command_words(script.script):
                     raise self.fail(child, f"script {script.script!r} has no command")
             elif key == "interval":
@@ -405,10 +451,53 @@ class _Reader:
             raise self.fail(node, f"vrrp_script {name} has no script")
         self.result.scripts[name] = script
 
+    def vrrp_track_process(self, node: _Node) -> None:  # noqa: PLR0912 - one branch per keyword
+        name, nodes = self.new_block(node, self.result.track_processes)
+        track = TrackProcess(name, node.line)
+        for child in nodes:
+            key = child.name
+            if key == "process":
+                track.process = tuple(self.words(child, "process needs a name"))
+            elif key == "param_match":
+                track.param_match = self.word(child)
+                if track.param_match not in ("initial", "partial"):
+                    raise self.fail(child, "param_match must be initial or partial")
+            elif key == "full_command":
+                track.full_command = self.flag(child)
+            elif key == "weight":
+                words = [a.text for a in child.args]
+                if child.children is not None or len(words) not in (1, 2) or words[1:] not in ([], ["reverse"]):
+                    raise self.fail(child, "weight takes a number and an optional 'reverse'")
+                try:
+                    track.weight = int(words[0])
+                except ValueError:
+                    raise self.fail(child, f"weight {words[0]!r} is not a whole number") from None
+                if not -254 <= track.weight <= 254:
+                    raise self.fail(child, "weight must be -254..254")
+                track.reverse = len(words) == 2
+            elif key == "quorum":
+                track.quorum = int(self.number(child, 1, 65535))
+            elif key == "quorum_max":
+                track.quorum_max = int(self.number(child, 0, 65535))
+            elif key in ("delay", "fork_delay", "terminate_delay"):
+                value = self.number(child, 0, 3600, integer=False)
+                if key != "terminate_delay":
+                    track.fork_delay = value
+                if key != "fork_delay":
+                    track.terminate_delay = value
+            else:
+                raise self.fail(child, f"unknown or unsupported vrrp_track_process keyword {key!r}")
+        if not track.process:
+            raise self.fail(node, f"vrrp_track_process {name} has no process")
+        if track.reverse:
+            # Keepalived's "weight N reverse" turns the meaning around; not needed by the roles.
+            raise self.fail(node, f"vrrp_track_process {name}: 'weight ... reverse' is not supported by the agent")
+        if track.quorum_max is not None and track.quorum_max < track.quorum:
+            raise self.fail(node, f"vrrp_track_process {name}: quorum_max {track.quorum_max} < quorum {track.quorum}")
+        self.result.track_processes[name] = track
+
     def vrrp_instance(self, node: _Node) -> None:  # noqa: PLR0912, PLR0915 - one branch per keyword
-        name, nodes = self.name_block(node)
-        if name in self.result.instances:
-            raise self.fail(node, f"vrrp_instance {name} defined twice")
+        name, nodes = self.new_block(node, self.result.instances)
         inst = Instance(name, node.line)
         for child in nodes:
             key = child.name
@@ -462,6 +551,13 @@ class _Reader:
                 )
             elif key == "track_script":
                 inst.track_scripts = tuple(self.tracked(t) for t in self.children(child))
+            elif key == "track_process":
+                inst.track_processes = tuple(self.tracked(t) for t in self.children(child))
+            elif key == "dont_track_primary":
+                inst.dont_track_primary = self.flag(child)
+            elif key == "track_file":
+                hint = UNSUPPORTED_BLOCKS["vrrp_track_file"]
+                raise self.fail(child, f"track_file is not supported by the agent: {hint}")
             else:
                 raise self.fail(child, f"unknown or unsupported vrrp_instance keyword {key!r}")
         for required in ("interface", "virtual_router_id"):
@@ -531,6 +627,9 @@ class _Reader:
             for script, _unused in inst.track_scripts:
                 if script not in res.scripts:
                     raise ConfigError(f"track_script {script!r} is not a vrrp_script", self.path, inst.line)
+            for track, _unused in inst.track_processes:
+                if track not in res.track_processes:
+                    raise ConfigError(f"track_process {track!r} is not a vrrp_track_process", self.path, inst.line)
             if not inst.virtual_ipaddresses:
                 raise ConfigError(f"vrrp_instance {inst.name} has no virtual_ipaddress", where.path, where.line)
             if res.global_defs.vrrp_version == 2 and inst.advert_int != int(inst.advert_int):

@@ -30,6 +30,7 @@ import time
 from . import config as config_mod
 from . import io_addr, protocol, status
 from .io_poll import EVENT_READ, Poller
+from .io_proc import ProcessTracks
 from .machine import (
     AddVips,
     MachineConfig,
@@ -150,6 +151,7 @@ class Daemon:
         self.runtimes: dict = {}
         self.receivers: dict = {}  # interface -> VrrpReceiver
         self.tracks: dict = {}  # script name -> TrackScript
+        self.processes = ProcessTracks(self.selector)  # vrrp_track_process (io_proc)
         self.notifier = NotifyRunner()
         self.dropped: dict = {}
         self.drop_window_end = 0.0
@@ -258,6 +260,7 @@ class Daemon:
         self.conf = conf
         self.verdicts = {}  # judged against the old configuration
         self._tracks_for(conf)
+        self.processes.configure(conf.track_processes, now)
         for interface, receiver in receivers.items():
             self.receivers[interface] = receiver
             if receiver.urgent is not None:
@@ -274,14 +277,14 @@ class Daemon:
             runtime.sender.peers = mc.unicast_peers
             self.feed(runtime, now, runtime.machine.reload, mc)
             for track_name, _unused in mc.track_scripts:  # a changed script starts again as OK
-                self.feed(runtime, now, runtime.machine.track_changed, track_name, self.tracks[track_name].ok)
+                self.feed(runtime, now, runtime.machine.track_changed, track_name, self._track_ok(track_name))
             self._watch_interfaces(runtime, now)
             log("instance_reloaded", instance=name, state=runtime.machine.state.value)
         for name, runtime in built.items():
             self.runtimes[name] = runtime
             mc = runtime.config
             for track_name, _unused in mc.track_scripts:
-                runtime.machine.track_changed(now, track_name, self.tracks[track_name].ok)
+                runtime.machine.track_changed(now, track_name, self._track_ok(track_name))
             self._watch_interfaces(runtime, now)
             log("instance_start", instance=name, vrid=mc.vrid, interface=mc.interface, src=mc.primary_ip,
                 peers=",".join(mc.unicast_peers) or "multicast", initial=initial)
@@ -294,6 +297,19 @@ class Daemon:
             if iface not in self.iface_state:
                 self.iface_state[iface] = io_addr.interface_up(iface)
             self.feed(runtime, now, runtime.machine.interface_changed, iface, self.iface_state[iface])
+
+    def _track_ok(self, name: str) -> bool:
+        """A track_script's state, or a track_process's (config.machine_config names it process:NAME)."""
+        if name.startswith("process:"):
+            return self.processes.ok(name[len("process:"):])
+        return self.tracks[name].ok
+
+    def _process_changes(self, changes: list, now: float) -> None:
+        for name, ok in changes:
+            log("track_process", process=name, ok=ok, processes=self.processes.watches[name].count)
+            for runtime in self.runtimes.values():
+                if any(n == f"process:{name}" for n, _unused in runtime.config.track_scripts):
+                    self.feed(runtime, now, runtime.machine.track_changed, f"process:{name}", ok)
 
     def _tracks_for(self, conf: config_mod.KeepalivedConfig) -> None:
         wanted = {name for inst in conf.instances.values() for name, _unused in inst.track_scripts}
@@ -537,8 +553,9 @@ class Daemon:
         ignores adverts."""
         self.receivers_due = False
         for interface, receiver in self.receivers.items():
-            eager = any(r.machine.state not in _BATCHED_STATES for r in self.runtimes.values()
-                        if r.config.interface == interface)
+            eager = not receiver.batchable or any(
+                r.machine.state not in _BATCHED_STATES for r in self.runtimes.values()
+                if r.config.interface == interface)
             if eager == self.eager.get(interface, False):
                 continue
             if eager:
@@ -581,6 +598,7 @@ class Daemon:
             "reload_failures": self.reload_failures,
             "metrics_refused": self.metrics.refused if self.metrics else 0,
             "tracks": {n: {"ok": t.ok, "last_result": t.last_result} for n, t in self.tracks.items()},
+            "track_processes": self.processes.status(),
         }
 
     def write_status(self) -> None:
@@ -605,6 +623,7 @@ class Daemon:
             deadline = min(deadline, track.deadline)
             if track.proc is not None and self.child_fds.get(track.proc.pid, 0) is None:
                 deadline = min(deadline, now + CHILD_POLL)  # no pidfd: poll for its end
+        deadline = min(deadline, self.processes.deadline)
         for when, _unused in self.io_timers:
             deadline = min(deadline, when)
         if self.metrics is not None and self.metrics.clients:
@@ -666,6 +685,9 @@ class Daemon:
             self.receivers[arg].clear_urgent()  # a signal only: step() read the packet in its batch
         elif kind == "child":
             self._child_ended(arg)
+        elif kind == "proc":
+            now = time.monotonic()
+            self._process_changes(self.processes.on_event(arg, now), now)
         elif kind == "metrics" and self.metrics is not None:
             self.metrics.on_ready(arg, time.monotonic(), lambda: status.render_metrics(self.snapshot()))
         elif kind == "link" and self.links is not None:
@@ -686,6 +708,7 @@ class Daemon:
                     fn()
         self._retry_errors(now)
         self.poll_tracks(now)
+        self._process_changes(self.processes.poll(now), now)
         self.poll_interfaces(now)
         if self.notifier.running:
             self.notifier.reap(now)
@@ -704,6 +727,7 @@ class Daemon:
             self.feed(runtime, now, runtime.machine.shutdown)
         for track in self.tracks.values():
             track.stop()
+        self.processes.close()
         self.notifier.wait(timeout=5.0)
         for runtime in self.runtimes.values():
             runtime.close()

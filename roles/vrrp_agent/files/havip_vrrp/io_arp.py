@@ -3,6 +3,7 @@ HAVIP lives (guide point R4c)."""
 
 from __future__ import annotations
 
+import contextlib
 import socket
 
 from . import io_filter
@@ -20,7 +21,8 @@ class GarpSender:
         self.mac = interface_mac(interface)
         self.sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETH_P_ARP))
         try:
-            io_filter.DROP_ALL.attach(self.sock)  # send only: every ARP frame of the link would queue here
+            with contextlib.suppress(OSError):  # send only: every ARP frame of the link would queue here
+                io_filter.DROP_ALL.attach(self.sock)
             self.sock.bind((interface, ETH_P_ARP))
         except BaseException:
             self.sock.close()

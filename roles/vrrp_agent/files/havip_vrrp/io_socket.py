@@ -3,6 +3,7 @@ peers (guide point R4a) or multicast to 224.0.0.18 (RFC 3768 5.2.2), bound to on
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import struct
 import time
@@ -44,7 +45,8 @@ class VrrpSender:
         self.sock.setsockopt(socket.IPPROTO_IP, socket.IP_TOS, IPTOS_PREC_INTERNETCONTROL)
         self.sock.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_IF, socket.inet_aton(src_ip))
         self.sock.bind((src_ip, 0))  # the source address of every advert
-        io_filter.DROP_ALL.attach(self.sock)  # send only: the receiver reads
+        with contextlib.suppress(OSError):  # send only: the receiver reads (an optimisation)
+            io_filter.DROP_ALL.attach(self.sock)
 
     @property
     def destinations(self) -> tuple[str, ...]:
@@ -93,17 +95,19 @@ class VrrpReceiver:
     lets only priority-0 adverts into: it wakes a daemon that does not watch the main socket,
     since a priority-0 advert must be answered within Skew_Time (RFC 3768 6.4.2, RFC 5798
     6.4.2), sooner than the Master_Down_Timer a batch waits for. It holds copies: its packets are
-    only a signal (:meth:`clear_urgent`), the main socket has them all (io_filter)."""
+    only a signal (:meth:`clear_urgent`), the main socket has them all (io_filter).
+
+    ``batchable`` is False when the kernel refused the stamps or the filter: the daemon then
+    reads this socket for each packet, as before."""
 
     def __init__(self, interface: str, local_ip: str, multicast: bool) -> None:
         self.interface = interface
         self.sock = _raw_socket(interface)
         self.urgent = None
+        self.batchable = False
         try:
             self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 18)
-            self.sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
-            self.urgent = _raw_socket(interface)
-            io_filter.PRIORITY_ZERO.attach(self.urgent)
+            self._open_urgent(interface)
             if multicast:
                 ifindex = socket.if_nametoindex(interface)
                 mreqn = struct.pack("=4s4si", socket.inet_aton(VRRP_MCAST_V4), socket.inet_aton(local_ip), ifindex)
@@ -112,6 +116,18 @@ class VrrpReceiver:
             self.close()
             raise
         self.last_read = time.monotonic()  # every packet read later arrived after this
+
+    def _open_urgent(self, interface: str) -> None:
+        try:
+            self.sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
+            self.urgent = _raw_socket(interface)
+            io_filter.PRIORITY_ZERO.attach(self.urgent)
+        except OSError:  # an optimisation only: read each packet when it comes
+            if self.urgent is not None:
+                self.urgent.close()
+                self.urgent = None
+            return
+        self.batchable = True
 
     def fileno(self) -> int:
         return self.sock.fileno()
@@ -128,6 +144,8 @@ class VrrpReceiver:
             try:
                 data, ancdata, _flags, _addr = recvmsg(MAX_PACKET, _ANCILLARY)
             except (BlockingIOError, InterruptedError):
+                break
+            except OSError:  # a pending socket error, cleared by this read: the queue goes on
                 break
             packets.append([data, ancdata])
         now = time.monotonic()

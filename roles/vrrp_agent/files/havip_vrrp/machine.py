@@ -141,6 +141,7 @@ class MachineConfig:
     garp_master_refresh_repeat: int = 1
     track_scripts: tuple[tuple[str, int], ...] = ()  # (name, weight); weight 0: failure => FAULT
     track_interfaces: tuple[tuple[str, int], ...] = ()
+    dont_track_primary: bool = False  # Keepalived's: the own interface down does not mean FAULT
     # What the packet rules (protocol.py) and the I/O layer need: one object per instance.
     auth_pass: str | None = None  # VRRPv2 PASS authentication (RFC 3768 5.3.6)
     unicast_peers: tuple[str, ...] = ()  # empty: multicast (RFC 3768 5.2.2)
@@ -293,11 +294,13 @@ class VrrpInstance:
             return f"internal error: {self.internal_error}"
         for name, weight in self.config.track_scripts:
             if weight == 0 and not self._track_ok.get(name, True):
-                return f"track_script {name} failed"
+                kind, _sep, short = name.rpartition(":")  # config.py names a vrrp_track_process process:NAME
+                return f"track_process {short} failed" if kind == "process" else f"track_script {name} failed"
         for name, weight in self.config.track_interfaces:
             if weight == 0 and not self._iface_up.get(name, True):
                 return f"track_interface {name} down"
-        if self.config.interface and not self._iface_up.get(self.config.interface, True):
+        own = self.config.interface
+        if own and not self.config.dont_track_primary and not self._iface_up.get(own, True):
             return f"interface {self.config.interface} down"
         return None
 

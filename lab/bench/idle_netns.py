@@ -1,0 +1,171 @@
+"""Idle CPU of Keepalived and of the agent at several git refs, side by side at the same time,
+without the Docker lab: each daemon pair runs in two network namespaces joined by a veth
+(tests/unit/agent/test_interop.Pair: unicast, the guide's PASS authentication at 1 s, VRRPv3 at
+0.1 s), all pairs at once, so that the machine's load weighs on each alike. CPU time is the
+scheduler's own (/proc/PID/task/TID/schedstat, nanoseconds), over --samples samples of
+--seconds each; the report gives the median and range per role and for both nodes together.
+
+With --failover N it then measures, N times per agent ref and signal, how long the backup takes
+to hold the VIP after the master gets SIGKILL (the Master_Down_Timer path) or SIGTERM (priority 0,
+the Skew_Time path), from the signal on, polled every 2 ms; the master is failed at a random
+point of its advert interval.
+
+Needs root and /usr/sbin/keepalived (make host-tools). Usage:
+    sudo python3 -m lab.bench.idle_netns [--advert 0.1] [--samples 6] [--seconds 10] [--failover 5] REF...
+(REF: a git ref whose agent to run, e.g. main or HEAD; "worktree" for the files as they are.)
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import signal
+import statistics
+import subprocess
+import sys
+import tarfile
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+AGENT_SOURCES = "roles/vrrp_agent/files/havip_vrrp"
+sys.path.insert(0, str(ROOT / "tests" / "unit"))
+from agent import test_interop  # noqa: E402 - the tests' namespace pair, reused
+
+
+def agent_dir(ref: str, work: Path) -> Path:
+    """A directory holding the havip_vrrp package of ``ref``."""
+    if ref == "worktree":
+        return ROOT / AGENT_SOURCES.rsplit("/", 1)[0]
+    tar = work / f"{ref.replace('/', '_')}.tar"
+    tar.write_bytes(subprocess.run(["git", "-C", str(ROOT), "archive", "--format=tar", ref, AGENT_SOURCES],
+                                   capture_output=True, check=True).stdout)
+    target = work / ref.replace("/", "_")
+    with tarfile.open(tar) as handle:
+        handle.extractall(target, filter="data")
+    return target / AGENT_SOURCES.rsplit("/", 1)[0]
+
+
+def _processes(pid: int) -> list:
+    children = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True, check=False).stdout.split()
+    return [pid, *(int(c) for c in children)]
+
+
+def cpu_ns(pid: int) -> int:
+    """CPU time of ``pid`` and its children (Keepalived's VRRP process), in nanoseconds."""
+    total = 0
+    for proc in _processes(pid):
+        try:
+            for task in os.listdir(f"/proc/{proc}/task"):
+                with open(f"/proc/{proc}/task/{task}/schedstat", encoding="ascii") as handle:
+                    total += int(handle.read().split()[0])
+        except OSError:
+            pass
+    return total
+
+
+def rss_kib(pid: int) -> int:
+    """Resident memory of ``pid`` and its children, KiB."""
+    total = 0
+    for proc in _processes(pid):
+        try:
+            with open(f"/proc/{proc}/status", encoding="ascii") as handle:
+                total += next(int(line.split()[1]) for line in handle if line.startswith("VmRSS:"))
+        except (OSError, StopIteration):
+            pass
+    return total
+
+
+def failover(directory: Path, timing: dict, kind: signal.Signals, work: Path) -> float | None:
+    """Seconds from ``kind`` sent to the master until the backup holds the VIP (one pair)."""
+    test_interop.AGENT_DIR = directory
+    pair = test_interop.Pair(work / f"failover-{time.monotonic_ns()}")
+    pair.tmp.mkdir()
+    try:
+        master = pair.start_agent("a", 150, **timing)
+        time.sleep(1.0)
+        pair.start_agent("b", 100, **timing)
+        test_interop.stable_single_holder(pair, expected="a", hold=2.0)
+        # At a random point between two adverts: a fixed start-up sequence would otherwise fail
+        # the master at about the same point each run, and SIGKILL's figure depends on it.
+        time.sleep(random.uniform(0, float(timing["advert_int"])))  # noqa: S311 - a phase, not a secret
+        master.send_signal(kind)
+        return test_interop.wait_for(lambda: pair.has_vip("b"), timeout=10, step=0.002)
+    finally:
+        pair.close()
+
+
+def failover_table(refs: list, directories: dict, timing: dict, reps: int, work: Path) -> None:
+    print(f"\nfailover, {reps} runs each: seconds until the backup holds the VIP, median (min-max)")
+    print("| agent | master SIGKILL (Master_Down_Timer) | master SIGTERM (priority 0) |")
+    print("|---|---|---|")
+    for ref in refs:
+        cells = []
+        for kind in (signal.SIGKILL, signal.SIGTERM):
+            times = [t for t in (failover(directories[ref], timing, kind, work) for _unused in range(reps)) if t]
+            cells.append(f"{statistics.median(times):.3f} ({min(times):.3f}-{max(times):.3f}), {len(times)}/{reps}"
+                         if times else f"none of {reps}")
+        print(f"| {ref} | {' | '.join(cells)} |")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("refs", nargs="+")
+    parser.add_argument("--advert", type=float, default=0.1)
+    parser.add_argument("--samples", type=int, default=6)
+    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--failover", type=int, default=0, help="failover runs per agent ref and signal")
+    args = parser.parse_args()
+    version = 2 if args.advert >= 1 and args.advert == int(args.advert) else 3
+    timing = {"version": version, "advert_int": int(args.advert) if version == 2 else args.advert}
+    work = Path(tempfile.mkdtemp(prefix="idle-netns-"))
+    test_interop.AGENT_PYTHON = "/usr/bin/python3"  # the nodes' interpreter, not a venv's
+    pairs = []
+    directories = {ref: agent_dir(ref, work) for ref in args.refs}
+    try:
+        for label in ["keepalived", *args.refs]:
+            pair = test_interop.Pair(work / f"pair-{len(pairs)}")
+            pair.tmp.mkdir()
+            pairs.append(pair)
+            if label == "keepalived":
+                procs = [pair.start_keepalived("a", 150, **timing), pair.start_keepalived("b", 100, **timing)]
+            else:
+                test_interop.AGENT_DIR = directories[label]
+                procs = [pair.start_agent("a", 150, **timing), pair.start_agent("b", 100, **timing)]
+            pair.label, pair.daemons = label, procs
+        time.sleep(3 * 3 * args.advert + 5)  # the elections are over
+        cpu = {id(p): {"master": [], "backup": [], "both": []} for p in pairs}
+        before = {id(p): ([cpu_ns(d.pid) for d in p.daemons], time.monotonic()) for p in pairs}
+        for _unused in range(args.samples):
+            time.sleep(args.seconds)
+            for pair in pairs:
+                now_ns, at = [cpu_ns(d.pid) for d in pair.daemons], time.monotonic()
+                used = [100 * (b - a) / 1e9 / (at - before[id(pair)][1]) for a, b in zip(before[id(pair)][0], now_ns,
+                                                                                        strict=True)]
+                cpu[id(pair)]["master"].append(used[0])  # side a has priority 150: the master
+                cpu[id(pair)]["backup"].append(used[1])
+                cpu[id(pair)]["both"].append(sum(used))
+                before[id(pair)] = (now_ns, at)
+        print(f"advert_int {args.advert:g} s (VRRPv{version}), {args.samples} x {args.seconds:g} s, "
+              "idle CPU in % of a core: median (min-max)")
+        print("| daemon | master | backup | both nodes | x Keepalived's | RSS master, backup (KiB) | VIP holders |")
+        print("|---|---|---|---|---|---|---|")
+        base = statistics.median(cpu[id(pairs[0])]["both"])
+        for pair in pairs:
+            figures = cpu[id(pair)]
+            cells = [f"{statistics.median(v):.3f} ({min(v):.3f}-{max(v):.3f})" for v in figures.values()]
+            ratio = statistics.median(figures["both"]) / base if base else float("nan")
+            rss = ", ".join(str(rss_kib(d.pid)) for d in pair.daemons)
+            print(f"| {pair.label} | {' | '.join(cells)} | {ratio:.2f} | {rss} | {','.join(pair.holders())} |")
+    finally:
+        for pair in pairs:
+            pair.close()
+    if args.failover:
+        failover_table(args.refs, directories, timing, args.failover, work)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
