@@ -142,8 +142,8 @@ def main() -> int:
             time.sleep(args.seconds)
             for pair in pairs:
                 now_ns, at = [cpu_ns(d.pid) for d in pair.daemons], time.monotonic()
-                used = [100 * (b - a) / 1e9 / (at - before[id(pair)][1]) for a, b in zip(before[id(pair)][0], now_ns,
-                                                                                        strict=True)]
+                then_ns, then = before[id(pair)]
+                used = [100 * (b - a) / 1e9 / (at - then) for a, b in zip(then_ns, now_ns, strict=True)]
                 cpu[id(pair)]["master"].append(used[0])  # side a has priority 150: the master
                 cpu[id(pair)]["backup"].append(used[1])
                 cpu[id(pair)]["both"].append(sum(used))
