@@ -1,4 +1,4 @@
-"""The Galaxy-installed drill's outcome (molecule/galaxy_drill, issue 12, R8): the report landed in the
+"""The Galaxy-installed drill's outcome (molecule/galaxy, issue 12, R8): the report landed in the
 user's working directory, not in the installed collection; it measured an outage within the VRRP
 bound on the web server's port; the master moved and the VIP answers again; the probe was installed
 by the drill itself, and the nodes run no lab service."""
