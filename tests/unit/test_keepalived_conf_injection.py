@@ -119,6 +119,18 @@ def test_every_field_renders_the_guides_tree_with_a_plain_word(where, key):
     assert tree(rendered(glob, script, inst), "x") == tree(rendered(*variables(where, key, "x")), "x")
 
 
+def auth_pass_rule_texts():
+    """The auth_pass refusals for fixed bad values: a drawn value that is part of their wording (e.g.
+    "'#", "a ") shows up in any refusal without being echoed, so the echo check skips it."""
+    texts = []
+    for bad in ("{", "a b", "ééééé", "123456789", ""):
+        texts += refusals(*variables("instance", "auth_pass", bad))[0]
+    return texts
+
+
+AUTH_PASS_RULE_TEXTS = auth_pass_rule_texts()
+
+
 @pytest.mark.parametrize(("where", "key"), FIELDS, ids=[f"{w}.{k}" for w, k in FIELDS])
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(value=VALUES)
@@ -127,7 +139,7 @@ def test_no_value_adds_a_directive(where, key, value):
     field = (where, key)
     glob, script, inst = variables(where, key, value)
     errors, resolved = refusals(glob, script, inst)
-    if key == "auth_pass" and len(value) >= 2:
+    if key == "auth_pass" and len(value) >= 2 and not any(value in text for text in AUTH_PASS_RULE_TEXTS):
         assert not any(value in e for e in errors), errors
     if errors and key != "ansible_managed":
         return  # refused before any template is written: nothing to render
