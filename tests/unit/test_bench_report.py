@@ -12,6 +12,12 @@ def sample(daemon, advert, kind, outage, passed=True):
             "passed": passed}
 
 
+def test_the_bench_uses_the_collections_formula():
+    from ansible_collections.havip.tencentcloud.plugins.plugin_utils import vrrp_timing  # noqa: PLC0415
+
+    assert report.master_down_interval is vrrp_timing.master_down_interval
+
+
 def test_master_down_interval_follows_rfc3768():
     """The collection's formula (plugins/plugin_utils/vrrp_timing.py), at the lab's priority in the rows."""
     assert round(report.master_down_interval(1, 100, 2), 3) == 3.609

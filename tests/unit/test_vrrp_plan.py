@@ -22,8 +22,6 @@ from ansible_collections.havip.tencentcloud.plugins.filter import vrrp_plan as p
 from ansible_collections.havip.tencentcloud.plugins.plugin_utils import vrrp_timing  # noqa: E402
 from havip_vrrp import machine  # noqa: E402
 
-from lab.bench import report  # noqa: E402
-
 SECRET = "s3cr3tPw"
 
 
@@ -255,10 +253,6 @@ def test_the_agents_state_machine_times_with_its_copy():
     assert node.master_down_interval == vrrp_timing.master_down_interval(0.2, 100, 3)
     node.master_adver_interval = 1.0  # learnt from a master advertising every second
     assert node.master_down_interval == vrrp_timing.master_down_interval(1.0, 100, 3)
-
-
-def test_the_bench_uses_the_collections_formula():
-    assert report.master_down_interval is vrrp_timing.master_down_interval
 
 
 @pytest.mark.parametrize(
