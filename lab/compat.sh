@@ -32,6 +32,8 @@ export PATH="$venv/bin:$PATH"
 version=$(ansible --version | sed -n '1s/.*core \([0-9.]*\)].*/\1/p')
 [ "$version" = "$oldest" ] || { echo "lab/compat: ansible-core $version in $venv, expected $oldest" >&2; exit 1; }
 echo "== unit tests under ansible-core $version"
-pytest -q -n 2 -p no:cacheprovider tests/unit
+# test_molecule_config.py loads Molecule's configuration code, which this venv does not hold (it checks
+# the scenarios, not ansible-core): `make unit` runs it.
+pytest -q -n 2 -p no:cacheprovider --ignore=tests/unit/test_molecule_config.py tests/unit
 echo "== ansible-test sanity under ansible-core $version"
 HAVIP_SANITY_COPY="sanity-$oldest" lab/sanity.sh
