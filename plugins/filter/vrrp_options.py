@@ -138,12 +138,19 @@ def _check_notify(inst, where, errors):
         errors.append(f"{where}.dont_track_primary={inst.get('dont_track_primary')!r}: must be a boolean (R3)")
 
 
+def _has_name(block, where, errors):
+    """A block (track file, sync group) is a mapping whose name is a Keepalived word; else one error."""
+    if isinstance(block, dict) and isinstance(block.get("name"), str) and NAME_RE.match(block["name"]):
+        return True
+    errors.append(f"{where}.name: must be letters, digits, '_', '.', '-' (R3)")
+    return False
+
+
 def _check_track_files(track_files, errors):
     """vrrp_track_file blocks: Keepalived reads a number from the file (weight 0: non-zero is a failure)."""
     for index, item in enumerate(track_files):
         where = f"keepalived_track_files[{_label(item, index)}]"
-        if not isinstance(item, dict) or not isinstance(item.get("name"), str) or not NAME_RE.match(item["name"]):
-            errors.append(f"{where}.name: must be letters, digits, '_', '.', '-' (R3)")
+        if not _has_name(item, where, errors):
             continue
         path = item.get("file")
         if not isinstance(path, str) or not PATH_RE.match(path):
@@ -176,8 +183,7 @@ def _check_sync_groups(groups, instances, tracks, errors):
     seen = {}
     for index, group in enumerate(groups):
         where = f"keepalived_vrrp_sync_groups[{_label(group, index)}]"
-        if not isinstance(group, dict) or not isinstance(group.get("name"), str) or not NAME_RE.match(group["name"]):
-            errors.append(f"{where}.name: must be letters, digits, '_', '.', '-' (R3)")
+        if not _has_name(group, where, errors):
             continue
         members = group.get("instances")
         if not isinstance(members, list) or len(members) < 2:
