@@ -73,6 +73,10 @@ FATAL_TRANSPORT = (
 NOT_FOUND_CODES = ("ResourceNotFound", "InvalidParameterValue.ResourceNotFound", "InvalidHaVipId.NotFound",
                    "InvalidAddressId.NotFound", "InvalidParameterValue.AddressNotFound")
 MAX_RETRY_DELAY = 20.0
+# Tencent limits each action to N requests per second per SecretId, and a refused call may count
+# too: a throttled call waits at least this long, so that its retry falls in a fresh window
+# (a retry_delay of 0.01 would otherwise spend every attempt inside the second that refused it).
+THROTTLE_WINDOW = 1.0
 # After an uncertain attempt, a "task running" refusal is most likely our own request at work: such
 # refusals are waited out (at the last backoff delay) without spending the attempts, this many times.
 MAX_BUSY_WAITS = 30
@@ -332,7 +336,8 @@ class TencentCloudModule:
                     if reached is not None and uncertain and reached():
                         return GoalReached()
                     raise
-                self._sleep(delays[attempt])
+                throttled = (getattr(exc, "code", None) or "").startswith("RequestLimitExceeded")
+                self._sleep(max(delays[attempt], THROTTLE_WINDOW) if throttled else delays[attempt])
                 attempt += 1
                 if reached is not None and reached():
                     return GoalReached()

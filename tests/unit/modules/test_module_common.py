@@ -131,7 +131,8 @@ class FakeClient:
 
 
 def make_module(**extra):
-    args = dict(secret_id=SECRET_ID, secret_key=SECRET_KEY, region="ap-guangzhou", retry_delay=0.0, **extra)
+    args = dict(secret_id=SECRET_ID, secret_key=SECRET_KEY, region="ap-guangzhou", retry_delay=0.0)
+    args.update(extra)
     sleeps = []
     with patch_module_args(args):
         module = tc.TencentCloudModule(argument_spec={}, sleep=sleeps.append)
@@ -197,3 +198,12 @@ def test_a_name_that_does_not_resolve_fails_at_once_with_a_hint(run):
                  endpoint="vpc.does-not-exist.invalid", scheme="http", max_attempts=6, retry_delay=1.0)
     assert result["failed"] and result["error_code"] == "ClientNetworkError"
     assert "not retried" in result["msg"] and "resolve" in result["msg"]
+
+
+def test_a_throttled_call_waits_out_the_rate_window_whatever_retry_delay_says():
+    """R-cloud: Tencent's limit is per second; retries at retry_delay=0.01 would all land in the
+    second that refused them (the emulator counts refused calls too)."""
+    module, sleeps = make_module(retry_delay=0.01)
+    module._client = FakeClient(["RequestLimitExceeded.UinLimitExceeded", "InternalError", None])
+    module.call("DescribeVpcs")
+    assert sleeps[0] >= tc.THROTTLE_WINDOW and sleeps[1] <= 0.02  # an internal error keeps the schedule
