@@ -101,7 +101,8 @@ options:
   retry_delay:
     description:
       - Base delay of the backoff between attempts, in seconds (0 - 60).
-      - A throttled call (C(RequestLimitExceeded*)) waits at least one second before its retry, whatever this says, because Tencent counts its rate limits per second.
+      - A throttled call (C(RequestLimitExceeded*)) waits at least one second before its retry,
+        whatever this says, because Tencent counts its rate limits per second.
     type: float
     default: 1.0
 notes:

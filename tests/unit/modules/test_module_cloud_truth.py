@@ -72,7 +72,8 @@ def test_a_lost_delete_answer_is_a_success_once_the_havip_is_gone(run, lab):
     assert gone.get("failed") is not True, gone
     assert gone["changed"] and gone["calls"][0]["outcome"] == "goal already reached"
     lab.admin("/_lab/faults/reset", {})
-    info = run("havip_info", ids=[made["id"]]); assert info.get("havips") == [], info
+    info = run("havip_info", ids=[made["id"]])
+    assert info.get("havips") == [], info
 
 
 def test_a_lost_bind_answer_is_a_success_once_the_eip_is_bound(run, lab):
