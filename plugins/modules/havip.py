@@ -13,6 +13,11 @@ description:
     of the VPC carry that name.
   - A new HAVIP is created with a C(ClientToken) of this invocation, reused only by the retries of that
     call, so a lost answer never makes two HAVIPs; a re-run finds the HAVIP by name.
+  - Two runs of the same task at once may both find nothing and both create. With O(address) given,
+    the second create meets C(ResourceInUse); when the HAVIP holding the address has this name, VPC and
+    subnet, that run adopts it (not changed) instead of failing. Without O(address) nothing prevents
+    two HAVIPs of the same name: do not run the same create in parallel (the next run then fails
+    naming both).
   - C(DeleteHaVip) is asynchronous; the module polls C(DescribeVpcTaskResult) and waits until the HAVIP
     is gone.
   - In check mode a HAVIP to be created gets the placeholder id C(planned-havip-NAME) (and, without
@@ -321,12 +326,31 @@ class HavipManager:
         # One token for this invocation, reused only by the retries of this call: a lost answer
         # never makes two HAVIPs, and the next run finds the HAVIP by name.
         request["ClientToken"] = new_client_token()
-        created = self.module.mutate("CreateHaVip", request,
-                                     msg=f"cannot create HAVIP {p['name']!r} in {subnet['SubnetId']}",
-                                     report={"name": p["name"]})["HaVip"]
+        answer, exc = self.module.try_mutate("CreateHaVip", request, report={"name": p["name"]})
+        if exc is not None:
+            meanwhile = self.created_meanwhile(exc, subnet["SubnetId"])
+            if meanwhile is None:
+                self.module.fail_sdk(exc, "CreateHaVip",
+                                     msg=f"cannot create HAVIP {p['name']!r} in {subnet['SubnetId']}")
+            self.changed = False
+            self.module.calls[-1].update(outcome="created meanwhile by another run", havip_id=meanwhile["HaVipId"])
+            return self.update(meanwhile)
+        created = answer["HaVip"]
         self.module.calls[-1]["havip_id"] = created["HaVipId"]
         return self.module.wait_until(lambda: describe_havip(self.module, created["HaVipId"]),
                                       p["wait_timeout"], f"HAVIP {created['HaVipId']} to be listed")
+
+    def created_meanwhile(self, exc, subnet_id):
+        """The HAVIP asked for, made by another run between our look-up and our create (two
+        invocations of the same task at once): the address is taken (ResourceInUse) by a HAVIP of
+        this name, VPC, subnet and address. Anything else is a real refusal."""
+        p = self.params
+        if getattr(exc, "code", None) != "ResourceInUse" or not p["address"]:
+            return None
+        found = find_havip_by_name(self.module, p["name"], p["vpc_id"])
+        if found and found.get("SubnetId") == subnet_id and found.get("Vip") == p["address"]:
+            return found
+        return None
 
     # --- updating -------------------------------------------------------------------------------
     def refuse_unchangeable(self, havip):

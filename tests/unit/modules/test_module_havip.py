@@ -1,4 +1,6 @@
 """havip: create, idempotence, check mode, diff, rename, drift range, R1 address checks, ambiguity."""
+import importlib
+
 from modules_support import INS1, INS2, MAC1, OTHER_SUBNET, SUBNET, VPC
 
 
@@ -163,3 +165,30 @@ def test_state_follows_the_announcing_node(run, lab):
     after = run("havip_info", ids=[havip["id"]])["havips"][0]
     assert (after["state"], after["instance_id"]) == ("AVAILABLE", INS1)
     assert after["flushed_time"] != "0000-00-00 00:00:00"
+
+
+def test_a_create_that_loses_the_race_to_an_identical_run_adopts_its_havip(run, lab, monkeypatch):
+    """Two runs of the same task at once: both look the name up, find nothing, and create; the
+    address is then taken by the other run's HAVIP (ResourceInUse). The loser adopts that HAVIP
+    (same name, VPC, subnet, address) instead of failing; it made nothing itself."""
+    first = run("havip", name="ha", vpc_id=VPC, subnet_id=SUBNET, address="172.16.16.13")["havip"]
+    module = importlib.import_module("ansible_collections.havip.tencentcloud.plugins.modules.havip")
+    looked = []
+    real_find = module.HavipManager.find
+
+    def find_before_the_other_run_created_it(self):
+        looked.append(1)
+        return None if len(looked) == 1 else real_find(self)
+
+    monkeypatch.setattr(module.HavipManager, "find", find_before_the_other_run_created_it)
+    second = run("havip", name="ha", vpc_id=VPC, subnet_id=SUBNET, address="172.16.16.13")
+    assert second.get("failed") is not True, second
+    assert second["changed"] is False and second["havip"]["id"] == first["id"]
+    assert second["calls"][0]["outcome"] == "created meanwhile by another run"
+    assert [h["id"] for h in run("havip_info")["havips"]] == [first["id"]]
+
+
+def test_a_taken_address_under_another_name_is_still_refused(run):
+    run("havip", name="ha", vpc_id=VPC, subnet_id=SUBNET, address="172.16.16.13")
+    other = run("havip", name="other", vpc_id=VPC, subnet_id=SUBNET, address="172.16.16.13")
+    assert other["failed"] and other["error_code"] == "ResourceInUse"
