@@ -16,6 +16,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from ansible_collections.havip.tencentcloud.plugins.filter import vrrp_options
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from template_renderer import Renderer
@@ -28,6 +29,14 @@ from havip_vrrp import config as agent_config  # noqa: E402 - the agent ships in
 
 MARKER = "MARKER"
 OPTION_BLOCKS = {"keepalived_track_processes": [], "keepalived_track_files": [], "keepalived_vrrp_sync_groups": []}
+# The issue-12 options, drawn by the second property below: a tracked process and file, a sync
+# group of two instances, an instance's own notify scripts.
+PROCESS = {"name": "chk_proc", "process": "haproxy", "weight": 0, "quorum": 1, "quorum_max": 2, "delay": 0}
+TRACK_FILE = {"name": "chk_file", "file": "/etc/keepalived/down", "weight": 0, "init_value": 0}
+SYNC = {"name": "G1", "instances": ["VI_1", "VI_2"]}
+INSTANCE_OPTIONS = {"notify": False, "notify_master": "/etc/keepalived/master.sh",
+                    "notify_script": "/etc/keepalived/notify.sh", "track_processes": ["chk_proc"],
+                    "track_files": ["chk_file"]}
 GLOBALS = {
     "ansible_managed": "Ansible managed",
     "keepalived_notification_emails": ["acassen@firewall.loc"],
@@ -53,8 +62,12 @@ INSTANCE = {"name": "VI_1", "state": "BACKUP", "interface": "eth0", "virtual_rou
             "track_scripts": ["checkhaproxy"]}
 LISTS = {"keepalived_notification_emails", "keepalived_global_defs_extra", "unicast_peers", "virtual_ipaddresses",
          "track_interfaces", "track_scripts"}
+SYNC_SCRIPT = dict(SCRIPT, weight=0)  # in a sync group Keepalived ignores weights: the filter wants 0
 # Every variable the template writes: (where, key).
 FIELDS = ([("global", k) for k in GLOBALS] + [("script", k) for k in SCRIPT] + [("instance", k) for k in INSTANCE])
+OPTION_FIELDS = ([("process", k) for k in PROCESS] + [("file", k) for k in TRACK_FILE] + [("sync", k) for k in SYNC]
+                 + [("instance", k) for k in INSTANCE_OPTIONS if k != "notify"])
+OPTION_LISTS = {"instances", "track_processes", "track_files"}
 
 
 RENDER = Renderer(TEMPLATE, ROOT / "build" / "collections")
@@ -80,6 +93,34 @@ def refusals(glob, script, inst):
 def rendered(glob, script, inst):
     # The issue-12 option blocks (track_process, track_file, sync groups) are not drawn here: empty.
     return RENDER(dict(glob, keepalived_vrrp_scripts=[script], __vrrp_instances=[inst], **OPTION_BLOCKS))
+
+
+def option_variables(where, key, value):
+    """Two instances with every issue-12 option, ``value`` in one place (a list's last element)."""
+    first = dict(copy.deepcopy(INSTANCE), **copy.deepcopy(INSTANCE_OPTIONS))
+    second = dict(copy.deepcopy(first), name="VI_2", virtual_router_id=52, virtual_ipaddresses=["172.16.16.13"])
+    blocks = {"process": dict(PROCESS), "file": dict(TRACK_FILE), "sync": copy.deepcopy(SYNC), "instance": first}
+    target = blocks[where]
+    target[key] = ([*target[key][:-1], value]) if key in OPTION_LISTS else value
+    return blocks, [first, second]
+
+
+def option_refusals(blocks, instances):
+    resolved = vrrp.vrrp_instances(instances, {}, "node1", {}, ["node1", "node2"])
+    glob = GLOBALS
+    settings_ = {k: v for k, v in glob.items() if k not in ("ansible_managed", "keepalived_global_defs_extra",
+                                                            "keepalived_vrrp_version")}
+    errors = vrrp.vrrp_config_errors(resolved, [SYNC_SCRIPT], {}, global_extra=[], vrrp_version=2,
+                                     settings=settings_)
+    errors += vrrp_options.vrrp_option_errors(resolved, [blocks["process"]], [blocks["sync"]], [SYNC_SCRIPT],
+                                              [blocks["file"]])
+    return errors, resolved
+
+
+def option_rendered(blocks, resolved):
+    return RENDER(dict(GLOBALS, keepalived_vrrp_scripts=[SYNC_SCRIPT], __vrrp_instances=resolved,
+                       keepalived_track_processes=[blocks["process"]], keepalived_track_files=[blocks["file"]],
+                       keepalived_vrrp_sync_groups=[blocks["sync"]]))
 
 
 def tree(text, marker_word=None):
@@ -155,3 +196,32 @@ def test_no_value_adds_a_directive(where, key, value):
     if key not in ("keepalived_global_defs_extra", "ansible_managed"):
         # The agent runs on this same file: it must read every value the filter lets through.
         agent_config.parse(text, "k.conf")
+
+
+def test_the_option_blocks_baseline_is_accepted_and_rendered():
+    blocks, instances = option_variables("process", "name", "chk_proc")
+    errors, resolved = option_refusals(blocks, instances)
+    assert errors == []
+    names = [n for n, _ in tree(option_rendered(blocks, resolved))]
+    assert {"vrrp_track_process", "vrrp_track_file", "vrrp_sync_group"} <= set(names), names
+
+
+@pytest.mark.parametrize(("where", "key"), OPTION_FIELDS, ids=[f"{w}.{k}" for w, k in OPTION_FIELDS])
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(value=VALUES)
+@known_examples
+def test_no_value_of_an_option_block_adds_a_directive(where, key, value):
+    """The same property for the issue-12 options (the agent is not asked: it refuses vrrp_track_file
+    and sync groups by design, with their names)."""
+    blocks, instances = option_variables(where, key, value)
+    errors, resolved = option_refusals(blocks, instances)
+    if errors:
+        return  # refused before any template is written
+    text = option_rendered(blocks, resolved)
+    try:
+        first = agent_config._tokenize(value, "v")[0].text
+    except (agent_config.ConfigError, IndexError):
+        first = MARKER
+    marked_blocks, marked_instances = option_variables(where, key, MARKER)
+    expected = tree(option_rendered(marked_blocks, option_refusals(marked_blocks, marked_instances)[1]), first)
+    assert tree(text) == expected, ((where, key), value, text)
