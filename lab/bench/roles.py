@@ -2,8 +2,8 @@
 
 - The keepalived role alone on the lab's two nodes, the PREVIOUS version (git ref --prev-ref, extracted
   with `git archive` into build/bench-prev/) beside the current one: a first converge on fresh nodes
-  (lab down, lab up), then --reps idempotent reruns; wall time, task results and module calls per node
-  (lab/bench/callback/bench_calls.py).
+  (lab down, lab up), --reps times each, the two versions taking turns; then --reps idempotent reruns;
+  wall time, task results and module calls per node (lab/bench/callback/bench_calls.py).
 - site.yml with Keepalived and with the agent on the same lab, each converged once and then rerun
   --reps times (idempotent): the issue 13 item 7 comparison.
 """
@@ -62,21 +62,31 @@ def summary(runs: list[dict]) -> dict:
 
 
 def run(reps: int, prev_ref: str, logs: Path, env: dict, lab: Path) -> dict:
-    """Every measurement of this part; each version's first converge starts from fresh nodes."""
+    """Every measurement of this part. Each version converges --reps times from fresh nodes, the
+    versions taking turns (previous, current, then current, previous, ...) so that a drift of the
+    machine's load weighs on both alike; after its last first converge, --reps idempotent reruns."""
     out: dict = {"prev_ref": prev_ref, "reps": reps, "role_keepalived": {}, "site": {}}
     versions = {f"previous ({prev_ref})": extract_previous(prev_ref), "current": CURRENT}
     role = [*map(str, ("ansible-playbook", "-i", INVENTORY, PLAYBOOK)), "-e", "bench_role=keepalived"]
-    for name, collections in versions.items():
-        subprocess.run([str(lab), "down"], check=True)
-        subprocess.run([str(lab), "up"], check=True)
-        tag = "prev" if name != "current" else "current"
-        first = play(role, collections, logs / f"roles-{tag}-first.log", env)
-        reruns = [play(role, collections, logs / f"roles-{tag}-rerun-{i}.log", env) for i in range(1, reps + 1)]
-        if first["rc"] or any(r["rc"] for r in reruns):
-            raise RuntimeError(f"bench roles: the keepalived role ({name}) failed, see {logs}")
-        out["role_keepalived"][name] = {"first": summary([first]), "rerun": summary(reruns)}
-        print(f"bench: keepalived role, {name}: first {first['wall_s']} s, "
-              f"reruns {out['role_keepalived'][name]['rerun']}")
+    firsts: dict[str, list[dict]] = {name: [] for name in versions}
+    for turn in range(1, reps + 1):
+        order = list(versions) if turn % 2 else list(reversed(versions))
+        for name in order:
+            collections = versions[name]
+            tag = "prev" if name != "current" else "current"
+            subprocess.run([str(lab), "down"], check=True)
+            subprocess.run([str(lab), "up"], check=True)
+            first = play(role, collections, logs / f"roles-{tag}-first-{turn}.log", env)
+            firsts[name].append(first)
+            print(f"bench: keepalived role, {name}: first converge #{turn} {first['wall_s']} s")
+            if turn < reps:
+                continue
+            reruns = [play(role, collections, logs / f"roles-{tag}-rerun-{i}.log", env) for i in range(1, reps + 1)]
+            if any(r["rc"] for r in firsts[name] + reruns):
+                raise RuntimeError(f"bench roles: the keepalived role ({name}) failed, see {logs}")
+            out["role_keepalived"][name] = {"first": summary(firsts[name]), "rerun": summary(reruns)}
+            print(f"bench: keepalived role, {name}: reruns {out['role_keepalived'][name]['rerun']}")
+    out["role_keepalived"] = {name: out["role_keepalived"][name] for name in versions}
     site = ["ansible-playbook", "-i", str(INVENTORY), "site.yml"]
     for daemon in ("keepalived", "agent"):
         extra = ["-e", json.dumps({"havip_vrrp_daemon": daemon})]
@@ -98,12 +108,15 @@ def run(reps: int, prev_ref: str, logs: Path, env: dict, lab: Path) -> dict:
 
 
 def markdown(result: dict, command: str) -> str:
-    lines = [f"Command: `{command}`", "", "| what | version | first (s) | rerun median (min-max) (s) | "
-             "task results / node (rerun) | module calls / node (rerun) |", "|---|---|---|---|---|---|"]
+    lines = [f"Command: `{command}`", "", "| what | version | first median (min-max) (s) | "
+             "rerun median (min-max) (s) | task results / node (rerun) | module calls / node (rerun) |",
+             "|---|---|---|---|---|---|"]
     for name, rec in result["role_keepalived"].items():
         r = rec["rerun"]
-        lines.append(f"| keepalived role alone | {name} | {rec['first']['median_s']} | {r['median_s']} "
-                     f"({r['min_s']}-{r['max_s']}) | {r['task_results_per_node']} | {r['module_calls_per_node']} |")
+        f = rec["first"]
+        lines.append(f"| keepalived role alone | {name} | {f['median_s']} ({f['min_s']}-{f['max_s']}) | "
+                     f"{r['median_s']} ({r['min_s']}-{r['max_s']}) | {r['task_results_per_node']} | "
+                     f"{r['module_calls_per_node']} |")
     for daemon, rec in result["site"].items():
         r = rec["rerun"]
         lines.append(f"| site.yml, {daemon} | current | {rec['first']['median_s']} | {r['median_s']} "

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 from lab.bench import merge, report
 
@@ -134,3 +135,27 @@ def test_idle_cost_side_by_side_with_samples_and_an_agent_from_a_git_ref(tmp_pat
     assert "| 0.1 (VRRPv3) | agent@main | 0.55 (0.4-0.7) | 3.67 | 15500 | 1500 |" in table
     assert role_daemon("agent@main") == "agent" and role_daemon("keepalived") == "keepalived"
     assert cluster_vars("agent@main", 0.1)["havip_vrrp_daemon"] == "agent"
+
+
+def test_the_roles_part_takes_turns_and_reports_every_first_converge(tmp_path, monkeypatch):
+    """--parts roles: each version's first converge --reps times from fresh nodes, the versions taking
+    turns, then its reruns; the table gives the first converges' median and range."""
+    from lab.bench import roles  # noqa: PLC0415
+
+    order, walls = [], iter(range(1, 100))
+
+    def fake_play(cmd, collections, log, env):
+        order.append((Path(collections).name, log.name))
+        return {"rc": 0, "wall_s": float(next(walls)), "task_results": {"n1": 5}, "module_calls": {"n1": 5}}
+
+    monkeypatch.setattr(roles, "play", fake_play)
+    monkeypatch.setattr(roles, "extract_previous", lambda ref: Path("prev"))
+    monkeypatch.setattr(roles.subprocess, "run", lambda *a, **k: None)
+    result = roles.run(2, "abc", tmp_path, {}, Path("lab.sh"))
+    firsts = [(c, n) for c, n in order if "-first-" in n]
+    assert [n for _, n in firsts] == ["roles-prev-first-1.log", "roles-current-first-1.log",
+                                      "roles-current-first-2.log", "roles-prev-first-2.log"]
+    assert result["role_keepalived"]["current"]["first"]["all_s"] == [2.0, 3.0]
+    assert list(result["role_keepalived"]) == ["previous (abc)", "current"]
+    table = roles.markdown(result, "make bench")
+    assert "| keepalived role alone | current | 2.5 (2.0-3.0) |" in table, table
