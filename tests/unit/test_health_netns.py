@@ -107,6 +107,7 @@ def test_rows_give_median_and_range_per_advert_daemon_and_check(tmp_path):
     assert "| 1 | agent | track_process | 2 (1 failed) | 0.62 | 0.62 | 0.62 | 3.609 |" in table
     assert "| 0.1 (VRRPv3) | agent | track_process | 1 | 0.07 | 0.07 | 0.07 | 3.609 |" in table
     assert "| daemon | advert_int (s) | failure |" not in table  # no lab drills in this run
+    assert "probe" not in table and "Measured with `make bench BENCH_ARGS='--parts health'`." in table
     assert result["health_rows"] == rows
 
 
