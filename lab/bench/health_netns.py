@@ -306,20 +306,27 @@ def measure(daemons: list[str], adverts: list[float], reps: int, work: Path) -> 
     return samples
 
 
+def _terminate(signum: int, _frame: object) -> None:
+    raise SystemExit(128 + signum)  # unwinds through Testbed.close()
+
+
 def part(reps: int, daemons: list[str], adverts: list[float], out_dir: Path) -> list[dict]:
-    """make bench's `health` part: needs root and Keepalived; the samples (also health-netns.json)."""
+    """make bench's `health` part: needs root and Keepalived; the samples (also written to health-netns/samples.json)."""
     if os.geteuid() != 0 or not os.path.exists(KEEPALIVED):
         raise RuntimeError("the health part needs root (a network namespace, raw sockets) and "
                            f"{KEEPALIVED} (make host-tools)")
     work = out_dir / "health-netns"  # under build/: Keepalived's script security refuses /tmp
     shutil.rmtree(work, ignore_errors=True)
-    samples = measure([d for d in daemons if d in ("keepalived", "agent")], adverts, reps, work)
+    skipped = [d for d in daemons if d not in ("keepalived", "agent")]
+    if skipped:
+        print(f"health-netns: {', '.join(skipped)} not measured here: this checkout's agent and Keepalived only")
+    previous = signal.signal(signal.SIGTERM, _terminate)  # SIGTERM cleans up as Ctrl-C does
+    try:
+        samples = measure([d for d in daemons if d in ("keepalived", "agent")], adverts, reps, work)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
     (work / "samples.json").write_text(json.dumps(samples, indent=2) + "\n")
     return samples
-
-
-def _terminate(signum: int, _frame: object) -> None:
-    raise SystemExit(128 + signum)  # unwinds through Testbed.close()
 
 
 def main() -> int:
@@ -329,7 +336,6 @@ def main() -> int:
     parser.add_argument("--adverts", default="1,0.1")
     parser.add_argument("--out", default=str(ROOT / "build" / "bench"))
     args = parser.parse_args()
-    signal.signal(signal.SIGTERM, _terminate)
     out_dir = Path(args.out).resolve()
     samples = part(args.reps, args.daemons.split(","), [float(a) for a in args.adverts.split(",")], out_dir)
     print("\n".join(report.health_table(report.health_rows(samples))))
