@@ -311,7 +311,7 @@ def _terminate(signum: int, _frame: object) -> None:
 
 
 def part(reps: int, daemons: list[str], adverts: list[float], out_dir: Path) -> list[dict]:
-    """make bench's `health` part: needs root and Keepalived; the samples (also written to health-netns/samples.json)."""
+    """make bench's `health` part (needs root and Keepalived): the samples, also in health-netns/samples.json."""
     if os.geteuid() != 0 or not os.path.exists(KEEPALIVED):
         raise RuntimeError("the health part needs root (a network namespace, raw sockets) and "
                            f"{KEEPALIVED} (make host-tools)")

@@ -164,6 +164,12 @@ def _processes(values):
         if not isinstance(track, dict) or not track.get("name"):
             continue
         delay = track.get("delay") or 0  # keepalived.conf(5): delay sets terminate_delay; unset, 0
+        if isinstance(delay, bool) or not isinstance(delay, (int, float)):
+            # No plan without a number; the range is the preflight's (vrrp_option_errors).
+            raise AnsibleFilterError(
+                f"vrrp_plan: keepalived_track_processes[{track['name']}].delay={delay!r}: must be a number of "
+                "seconds (R3)"
+            )
         processes[track["name"]] = {
             "name": track["name"],
             "process": track.get("process"),

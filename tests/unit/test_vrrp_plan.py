@@ -182,6 +182,8 @@ def test_a_tracked_process_is_a_health_check_detected_after_its_delay():
     hv = cluster(keepalived_track_processes=tracks,
                  keepalived_instance_defaults=dict(both, track_scripts=[], track_processes=["nope"]))
     assert make(hv)["bounds_s"]["health"] is None
+    with pytest.raises(AnsibleFilterError, match=r"keepalived_track_processes\[web\]\.delay='soon': must be a number"):
+        make(cluster(keepalived_track_processes=[{"name": "web", "process": "nginx", "delay": "soon"}]))
 
 
 def test_the_plan_never_holds_auth_pass():
