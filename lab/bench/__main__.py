@@ -11,6 +11,11 @@ For advert_int 1 s and 0.1 s it also samples each daemon's idle CPU and RSS (--i
 100 idle and slow clients hold the agent's metrics port (--gap seconds; Keepalived has no metrics
 port, its gap is measured as it is).
 
+--parts health (in the default parts; alone: BENCH_ARGS="--parts health", no Docker lab) measures the
+health drill without the lab, the script check beside track_process for Keepalived and the agent at
+advert_int 1 and 0.1 (lab/bench/health_netns.py: the master in the host's own network namespace,
+where Keepalived's track_process works; needs root and make host-tools), --reps runs each.
+
 --parts roles (alone: BENCH_ARGS="--parts roles --reps 3") measures the cost of a role run instead
 (lab/bench/roles.py): the keepalived role alone, previous (--prev-ref) beside current, first converge
 and reruns, with task results and module calls per node; and site.yml reruns with each daemon.
@@ -19,7 +24,7 @@ A daemon named ``agent@REF`` is the agent whose code is the one at git REF (e.g.
 the lab converges with this checkout's role, then the package on the nodes is replaced by REF's
 and restarted, so that one run measures the agent before and after a change side by side.
 
-Usage: python3 -m lab.bench [--parts drills,roles] [--reps 5] [--daemons keepalived,agent[,agent@REF]]
+Usage: python3 -m lab.bench [--parts drills,health,roles] [--reps 5] [--daemons keepalived,agent[,agent@REF]]
                             [--adverts 5,1,0.1] [--kinds stop,kill,health,link] [--keep-lab] [--idle 60]
                             [--idle-samples 6] [--gap 20] [--prev-ref 827fbdc]
 """
@@ -40,7 +45,8 @@ from pathlib import Path
 
 import yaml
 
-from lab.bench import advert_gap, report, roles
+from lab.bench import advert_gap, health_netns, report, roles
+from lab.bench.report import vrrp_version
 from lab.emulator.admin import AdminClient
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -74,11 +80,6 @@ def run(cmd: list[str], log: Path) -> tuple[int, float, str]:
     log.parent.mkdir(parents=True, exist_ok=True)
     log.write_text(proc.stdout + proc.stderr)
     return proc.returncode, round(elapsed, 2), proc.stdout
-
-
-def vrrp_version(advert: float) -> int:
-    """VRRPv2 (the guide's) carries whole seconds; a sub-second advert_int needs VRRPv3 (RFC 5798)."""
-    return 2 if advert >= 1 and advert == int(advert) else 3
 
 
 def cluster_vars(daemon: str, advert: float) -> dict:
@@ -252,7 +253,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--gap", type=int, default=20,
                         help="seconds of advert gap capture per daemon, with 100 metrics connections held (0: none)")
     parser.add_argument("--out", default=str(OUT), help="report directory")
-    parser.add_argument("--parts", default="drills", help="drills (converge, drills, idle cost) and/or roles")
+    parser.add_argument("--parts", default="drills,health",
+                        help="drills (converge, drills, idle cost), health (without the lab) and/or roles")
     parser.add_argument("--prev-ref", default="827fbdc", help="git ref of the previous roles (--parts roles)")
     return parser.parse_args()
 
@@ -263,13 +265,22 @@ def main() -> int:
     out_dir = Path(args.out).resolve()  # the drill writes its report relative to nothing else
     logs = out_dir / "logs"
 
+    parts = args.parts.split(",")
+    health: list[dict] = []
+    if "health" in parts:  # first: without the lab, on a quiet machine
+        adverts = [a for a in (float(x) for x in args.adverts.split(",")) if a <= 1] or [1.0, 0.1]
+        health = health_netns.part(args.reps, args.daemons.split(","), adverts, out_dir)
+        if not {"drills", "roles"} & set(parts):
+            report.write(out_dir, [], [], command, health=health)
+            print((out_dir / "report.md").read_text())
+            return 0 if all(s["passed"] for s in health) else 1
     if not args.keep_lab:
         subprocess.run([str(ROOT / "lab" / "lab.sh"), "down"], check=True)
     subprocess.run([str(ROOT / "lab" / "lab.sh"), "up"], check=True)
 
-    if "roles" in args.parts.split(","):
+    if "roles" in parts:
         roles.part(args.reps, args.prev_ref, out_dir, command, lab_env())
-        if "drills" not in args.parts.split(","):
+        if "drills" not in parts:
             return 0
     samples: list[dict] = []
     converge: list[dict] = []
@@ -315,10 +326,10 @@ def main() -> int:
                     samples.append(sample)
                     print(f"bench: {tag} {kind} #{rep}: outage {sample['outage_s']} s"
                           f"{'' if rc == 0 else ' (drill FAILED, see ' + str(logs) + ')'}")
-    result = report.write(out_dir, samples, converge, command, idle=idle, gaps=gaps)
+    result = report.write(out_dir, samples, converge, command, idle=idle, gaps=gaps, health=health)
     print((out_dir / "report.md").read_text())
     print(f"bench: {len(samples)} drills; report in {out_dir}/report.json, report.md, outage.png")
-    return 0 if all(r["failed_runs"] == 0 for r in result["rows"]) else 1
+    return 0 if all(r["failed_runs"] == 0 for r in result["rows"] + result["health_rows"]) else 1
 
 
 if __name__ == "__main__":

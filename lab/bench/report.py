@@ -26,6 +26,11 @@ from ansible_collections.havip.tencentcloud.plugins.plugin_utils.vrrp_timing imp
 LAB_PRIORITY = 100
 
 
+def vrrp_version(advert: float) -> int:
+    """VRRPv2 (the guide's) carries whole seconds; a sub-second advert_int needs VRRPv3 (RFC 5798)."""
+    return 2 if advert >= 1 and advert == int(advert) else 3
+
+
 def advert_label(advert_int: float, version: int = 2) -> str:
     """advert_int as the tables and the chart show it; VRRPv3 is named (v2 is the guide's)."""
     return f"{advert_int:g}" + (" (VRRPv3)" if version == 3 else "")
@@ -57,12 +62,43 @@ def summarise(samples: list[dict]) -> list[dict]:
     return rows
 
 
+def health_rows(samples: list[dict]) -> list[dict]:
+    """The health drill without the lab (lab/bench/health_netns.py): one row per (advert_int,
+    daemon, check), the runs' median and range beside the plan's bound."""
+    groups: dict[tuple, list[dict]] = {}
+    for sample in samples:
+        key = (-float(sample["advert_int"]), int(sample.get("vrrp_version", 2)), sample["daemon"], sample["check"])
+        groups.setdefault(key, []).append(sample)
+    rows = []
+    for (advert, version, daemon, check), group in sorted(groups.items()):
+        times = [float(s["outage_s"]) for s in group if s.get("outage_s") is not None]
+        rows.append({
+            "advert_int": -advert, "vrrp_version": version, "daemon": daemon, "check": check, "runs": len(group),
+            "failed_runs": sum(1 for s in group if not s.get("passed", False)),
+            "median_s": round(statistics.median(times), 3) if times else None,
+            "min_s": round(min(times), 3) if times else None,
+            "max_s": round(max(times), 3) if times else None,
+            "bound_s": max(float(s["bound_s"]) for s in group),
+        })
+    return rows
+
+
+def health_table(rows: list[dict]) -> list[str]:
+    lines = ["| advert_int (s) | daemon | health check | runs | median (s) | min (s) | max (s) | plan bound (s) |",
+             "|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        fail = f" ({r['failed_runs']} failed)" if r["failed_runs"] else ""
+        lines.append(f"| {advert_label(r['advert_int'], r['vrrp_version'])} | {r['daemon']} | {r['check']} | "
+                     f"{r['runs']}{fail} | {r['median_s']} | {r['min_s']} | {r['max_s']} | {r['bound_s']} |")
+    return lines
+
+
 def markdown(rows: list[dict], converge: list[dict], command: str, idle: list[dict] | None = None,
-             gaps: list[dict] | None = None) -> str:
+             gaps: list[dict] | None = None, *, health: list[dict] | None = None) -> str:
     lines = [
         "| daemon | advert_int (s) | failure | runs | median (s) | min (s) | max (s) | Master_Down_Interval (s) |",
         "|---|---|---|---|---|---|---|---|",
-    ]
+    ] if rows else []
     for r in rows:
         fail = f" ({r['failed_runs']} failed)" if r["failed_runs"] else ""
         advert = advert_label(r["advert_int"], r["vrrp_version"])
@@ -88,8 +124,14 @@ def markdown(rows: list[dict], converge: list[dict], command: str, idle: list[di
             advert = advert_label(gap.get("advert_int", 1), gap.get("vrrp_version", 2))
             lines.append(f"| {gap['daemon']} | {advert} | {gap['connections']} ({gap['opened']}) | {gap['adverts']} | "
                          f"{gap['max_gap_s']} | {gap['p99_gap_s']} | {gap['seconds']} |")
-    lines += ["", f"Measured with `{command}`; outage = longest gap between two answers of the VIP's HTTP "
-              "service, requested every 20 ms from a probe inside the subnet."]
+    if health:
+        lines += ["", "Health drill without the lab (lab/bench/health_netns.py: master in the host's own network "
+                  "namespace, where Keepalived's track_process works): seconds from the tracked service's SIGKILL "
+                  "until the backup holds the VIP, polled every 2 ms; script check interval 1 s x fall 2 against "
+                  "track_process.", "", *health_table(health_rows(health))]
+    lines += ["", f"Measured with `{command}`" + ("; outage = longest gap between two answers of the VIP's HTTP "
+                                                   "service, requested every 20 ms from a probe inside the subnet."
+                                                   if rows else ".")]
     return "\n".join(lines) + "\n"
 
 
@@ -166,13 +208,13 @@ def chart(rows: list[dict], path: Path) -> None:
 
 
 def write(out_dir: Path, samples: list[dict], converge: list[dict], command: str, *,
-          idle: list[dict] | None = None, gaps: list[dict] | None = None) -> dict:
+          idle: list[dict] | None = None, gaps: list[dict] | None = None, health: list[dict] | None = None) -> dict:
     rows = summarise(samples)
     report = {"command": command, "rows": rows, "converge": converge, "idle": idle or [], "advert_gaps": gaps or [],
-              "samples": samples}
+              "samples": samples, "health_rows": health_rows(health or []), "health_samples": health or []}
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "report.json").write_text(json.dumps(report, indent=2) + "\n")
-    (out_dir / "report.md").write_text(markdown(rows, converge, command, idle, gaps))
+    (out_dir / "report.md").write_text(markdown(rows, converge, command, idle, gaps, health=health))
     if rows:
         chart(rows, out_dir / "outage.png")
     return report

@@ -33,12 +33,14 @@ DEFAULT_DAEMON = "keepalived"  # site.yml's default for havip_vrrp_daemon
 # Everything the plan reads from a node's variables; nothing else is looked at.
 PLAN_VARS = (
     "keepalived_cluster_group", "keepalived_instances", "keepalived_instance_defaults", "keepalived_vrrp_version",
-    "keepalived_vrrp_scripts", "keepalived_config_dir", "keepalived_state_dir", "keepalived_notify_log",
-    "keepalived_unicast_src_ip", "vrrp_agent_service", "vrrp_agent_status_file", "vrrp_agent_cli",
+    "keepalived_vrrp_scripts", "keepalived_track_processes", "keepalived_config_dir", "keepalived_state_dir",
+    "keepalived_notify_log", "keepalived_unicast_src_ip", "vrrp_agent_service", "vrrp_agent_status_file",
+    "vrrp_agent_cli",
 )
 # Failure kinds the drill knows; each costs at most the backup's Master_Down_Interval (plus the
-# health check's detection for `health`). A graceful stop sends a priority-0 advert, after which
-# the backup waits only its Skew_Time; the bound still allows for that one advert being lost.
+# slowest health check's detection for `health`: a tracked script or a tracked process). A graceful
+# stop sends a priority-0 advert, after which the backup waits only its Skew_Time; the bound still
+# allows for that one advert being lost.
 DOWN_KINDS = ("stop", "kill", "reboot", "link")
 TEMPLATE_RE = re.compile(r"\{\{\s*(\w+)\s*\}\}")
 
@@ -155,10 +157,36 @@ def _scripts(values):
     return scripts
 
 
-def _tracked(inst):
-    """Names of the instance's track_scripts (plain names, or {name, weight} entries)."""
+def _processes(values):
+    """The node's vrrp_track_process blocks and how long each takes to report a death."""
+    processes = {}
+    for track in values.get("keepalived_track_processes") or []:
+        if not isinstance(track, dict) or not track.get("name"):
+            continue
+        delay = track.get("delay") or 0  # keepalived.conf(5): delay sets terminate_delay; unset, 0
+        if isinstance(delay, bool) or not isinstance(delay, (int, float)):
+            # No plan without a number; the range is the preflight's (vrrp_option_errors).
+            raise AnsibleFilterError(
+                f"vrrp_plan: keepalived_track_processes[{track['name']}].delay={delay!r}: must be a number of "
+                "seconds (R3)"
+            )
+        processes[track["name"]] = {
+            "name": track["name"],
+            "process": track.get("process"),
+            "weight": track.get("weight", 0),
+            "delay": delay,
+            # The kernel reports the exit at once (Keepalived: the process connector; the agent: a
+            # pidfd), with no interval to wait: the loss counts after terminate_delay.
+            "detect_s": float(delay),
+        }
+    return processes
+
+
+def _tracked(inst, key="track_scripts"):
+    """Names of the instance's track_scripts or track_processes (plain names, or {name, weight}
+    entries)."""
     names = []
-    for entry in inst.get("track_scripts") or []:
+    for entry in inst.get(key) or []:
         name = entry.get("name") if isinstance(entry, dict) else entry
         if name:
             names.append(str(name))
@@ -208,7 +236,8 @@ def _expected_master(nodes, priorities, states):
     return masters[0] if len(masters) == 1 else None
 
 
-def _instance_plan(name, nodes, per_node, version, scripts):
+def _instance_plan(name, nodes, per_node, version, checks):
+    """``checks``: {"track_scripts": vrrp_scripts, "track_processes": vrrp_track_processes}, by name."""
     insts = {n: per_node[n][name] for n in nodes}
     first = insts[nodes[0]]
     vrids = {n: i.get("virtual_router_id") for n, i in insts.items()}
@@ -229,8 +258,9 @@ def _instance_plan(name, nodes, per_node, version, scripts):
         master_down[node] = master_down_interval(base, priorities[node], version)
         skew[node] = skew_time(base, priorities[node], version)
     down = max(master_down.values())
-    tracked = _tracked(first)
-    detect = [scripts[s]["detect_s"] for s in tracked if s in scripts]
+    tracked = {key: _tracked(first, key) for key in checks}
+    # A failing health check is acted on after the slowest tracked check's detection time.
+    detect = [checks[key][n]["detect_s"] for key, names in tracked.items() for n in names if n in checks[key]]
     bounds = dict.fromkeys(DOWN_KINDS, down)
     bounds["health"] = down + max(detect) if detect else None
     return {
@@ -247,7 +277,8 @@ def _instance_plan(name, nodes, per_node, version, scripts):
         # How often the master repeats its gratuitous ARP (R4c); 0: Keepalived's default, never.
         "garp_master_refresh": max(int(insts[n].get("garp_master_refresh") or 0) for n in nodes),
         "expected_master": _expected_master(nodes, priorities, states),
-        "track_scripts": tracked,
+        "track_scripts": tracked["track_scripts"],
+        "track_processes": tracked["track_processes"],
         "skew_s": skew,
         "master_down_s": master_down,
         "bounds_s": bounds,
@@ -322,7 +353,9 @@ def vrrp_plan(hosts, hostvars, defaults=None):
                 f"({sorted(per_node[node])}); every node of a cluster runs the same instances (R3)"
             )
     scripts = _scripts(values[nodes[0]])
-    instances = [_instance_plan(name, nodes, per_node, version, scripts) for name in names]
+    processes = _processes(values[nodes[0]])
+    checks = {"track_scripts": scripts, "track_processes": processes}
+    instances = [_instance_plan(name, nodes, per_node, version, checks) for name in names]
     kinds = (*DOWN_KINDS, "health")
     bounds = {}
     for kind in kinds:
@@ -335,6 +368,7 @@ def vrrp_plan(hosts, hostvars, defaults=None):
         "vrrp_version": version,
         "node": {n: _node_plan(n, values[n]) for n in nodes},
         "scripts": list(scripts.values()),
+        "processes": list(processes.values()),
         "instances": instances,
         "advert_int": max((i["advert_int"] for i in instances), default=None),
         "master_down_s": max((max(i["master_down_s"].values()) for i in instances), default=None),

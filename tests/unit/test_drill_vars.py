@@ -121,6 +121,12 @@ def test_the_vip_and_the_drill_kind_are_checked_against_the_clusters_plan(tmp_pa
                    keepalived_instances=[{"name": "VI_1", "virtual_router_id": 51, "track_scripts": [],
                                           "virtual_ipaddresses": ["172.16.16.12"]}])
     assert_says(result, "drill_kind=health: instance VI_1 of 172.16.16.12 tracks no health check script")
+    # Issue 12: a tracked process is a health check too; the drill accepts an instance with only one.
+    result = check(tmp_path, drill_vip="172.16.16.12", drill_probe_host="probe", drill_kind="health",
+                   drill_health_service="web", keepalived_track_processes=[{"name": "web", "process": "nginx"}],
+                   keepalived_instances=[{"name": "VI_1", "virtual_router_id": 51, "track_scripts": [],
+                                          "track_processes": ["web"], "virtual_ipaddresses": ["172.16.16.12"]}])
+    assert result.returncode == 0, result.stdout
 
     result = check(tmp_path, drill_cluster_group="nogroup", drill_vip="172.16.16.12", drill_probe_host="probe")
     assert_says(result, "drill_cluster_group=nogroup: must name an inventory group")

@@ -150,6 +150,42 @@ def test_no_tracked_script_means_no_health_bound():
     assert make(hv)["bounds_s"]["health"] is None
 
 
+def test_a_tracked_process_is_a_health_check_detected_after_its_delay():
+    """Issue 12: the kernel reports a tracked process's exit at once (Keepalived's proc connector,
+    the agent's pidfd), so its detection is its delay (keepalived.conf(5): delay sets
+    terminate_delay; unset, 0) and an instance tracking only a process has a health bound."""
+    tracks = [{"name": "web", "process": "nginx"}, {"name": "slow", "process": "haproxy", "delay": 2.5},
+              {"name": "unused", "process": "x", "delay": 100}]
+    only = cluster(keepalived_track_processes=tracks,
+                   keepalived_instance_defaults={"interface": "eth0", "priority": 100, "advert_int": 0.1,
+                                                 "track_scripts": [], "track_processes": ["web"]},
+                   keepalived_vrrp_version=3)
+    plan = make(only)
+    inst = plan["instances"][0]
+    assert (inst["track_scripts"], inst["track_processes"]) == ([], ["web"])
+    down = 3 * 0.1 + 156 * 0.1 / 256  # RFC 5798 6.1
+    assert inst["bounds_s"]["kill"] == pytest.approx(down)
+    assert inst["bounds_s"]["health"] == pytest.approx(down)  # delay 0: no time added
+    assert plan["bounds_s"]["health"] == pytest.approx(down)
+    web = next(p for p in plan["processes"] if p["name"] == "web")
+    assert (web["process"], web["delay"], web["detect_s"], web["weight"]) == ("nginx", 0, 0.0, 0)
+    # Beside scripts, the slowest tracked check counts: a process's delay or a script's interval x fall.
+    scripts = [{"name": "chk", "interval": 1, "fall": 2}]
+    both = {"interface": "eth0", "priority": 100, "advert_int": 1, "track_scripts": ["chk"]}
+    hv = cluster(keepalived_track_processes=tracks, keepalived_vrrp_scripts=scripts,
+                 keepalived_instance_defaults=dict(both, track_processes=["web", "slow"]))
+    assert make(hv)["bounds_s"]["health"] == pytest.approx(3 + 156 / 256 + 2.5)  # the process's delay
+    hv = cluster(keepalived_track_processes=[dict(tracks[1], delay=0.5)], keepalived_vrrp_scripts=scripts,
+                 keepalived_instance_defaults=dict(both, track_processes=["slow"]))
+    assert make(hv)["bounds_s"]["health"] == pytest.approx(3 + 156 / 256 + 2)  # the script's 1 s x fall 2
+    # A name the instance tracks but no block defines adds nothing (vrrp_option_errors refuses it).
+    hv = cluster(keepalived_track_processes=tracks,
+                 keepalived_instance_defaults=dict(both, track_scripts=[], track_processes=["nope"]))
+    assert make(hv)["bounds_s"]["health"] is None
+    with pytest.raises(AnsibleFilterError, match=r"keepalived_track_processes\[web\]\.delay='soon': must be a number"):
+        make(cluster(keepalived_track_processes=[{"name": "web", "process": "nginx", "delay": "soon"}]))
+
+
 def test_the_plan_never_holds_auth_pass():
     hv = cluster()
     for node in hv.values():
@@ -217,8 +253,8 @@ def test_a_default_that_names_another_plan_variable_is_resolved():
 def test_the_roles_defaults_hold_every_value_the_plan_falls_back_on():
     defaults = plan_filter.role_defaults()
     for key in ("keepalived_cluster_group", "keepalived_instance_defaults", "keepalived_vrrp_version",
-                "keepalived_vrrp_scripts", "keepalived_config_dir", "keepalived_state_dir", "keepalived_notify_log",
-                "vrrp_agent_service", "vrrp_agent_status_file"):
+                "keepalived_vrrp_scripts", "keepalived_track_processes", "keepalived_config_dir",
+                "keepalived_state_dir", "keepalived_notify_log", "vrrp_agent_service", "vrrp_agent_status_file"):
         assert key in defaults, key
     assert set(defaults["_keepalived_services"]) >= {"Debian", "RedHat"}
 
