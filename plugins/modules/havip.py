@@ -16,7 +16,7 @@ description:
   - Two runs of the same task at once may both find nothing and both create. With O(address) given,
     the second create meets C(ResourceInUse); when the HAVIP holding the address has this name, VPC and
     subnet, that run adopts it (not changed) instead of failing. Without O(address) nothing prevents
-    two HAVIPs of the same name: do not run the same create in parallel (the next run then fails
+    two HAVIPs of the same name, so do not run such a create in parallel (the next run then fails
     naming both).
   - C(DeleteHaVip) is asynchronous; the module polls C(DescribeVpcTaskResult) and waits until the HAVIP
     is gone.
