@@ -129,9 +129,9 @@ def markdown(rows: list[dict], converge: list[dict], command: str, idle: list[di
                   "namespace, where Keepalived's track_process works): seconds from the tracked service's SIGKILL "
                   "until the backup holds the VIP, polled every 2 ms; script check interval 1 s x fall 2 against "
                   "track_process.", "", *health_table(health_rows(health))]
-    lines += ["", f"Measured with `{command}`" + ("; outage = longest gap between two answers of the VIP's HTTP "
-                                                   "service, requested every 20 ms from a probe inside the subnet."
-                                                   if rows else ".")]
+    outage = ("; outage = longest gap between two answers of the VIP's HTTP service, requested every 20 ms "
+              "from a probe inside the subnet.")
+    lines += ["", f"Measured with `{command}`" + (outage if rows else ".")]
     return "\n".join(lines) + "\n"
 
 

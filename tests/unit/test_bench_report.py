@@ -152,9 +152,9 @@ def test_the_roles_part_takes_turns_and_reports_every_first_converge(tmp_path, m
     monkeypatch.setattr(roles, "extract_previous", lambda ref: Path("prev"))
     monkeypatch.setattr(roles.subprocess, "run", lambda *a, **k: None)
     result = roles.run(2, "abc", tmp_path, {}, Path("lab.sh"))
-    firsts = [(c, n) for c, n in order if "-first-" in n]
-    assert [n for _, n in firsts] == ["roles-prev-first-1.log", "roles-current-first-1.log",
-                                      "roles-current-first-2.log", "roles-prev-first-2.log"]
+    firsts = [log for _collections, log in order if "-first-" in log]
+    assert firsts == ["roles-prev-first-1.log", "roles-current-first-1.log",
+                      "roles-current-first-2.log", "roles-prev-first-2.log"]
     assert result["role_keepalived"]["current"]["first"]["all_s"] == [2.0, 3.0]
     assert list(result["role_keepalived"]) == ["previous (abc)", "current"]
     table = roles.markdown(result, "make bench")

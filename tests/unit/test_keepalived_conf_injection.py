@@ -202,7 +202,7 @@ def test_the_option_blocks_baseline_is_accepted_and_rendered():
     blocks, instances = option_variables("process", "name", "chk_proc")
     errors, resolved = option_refusals(blocks, instances)
     assert errors == []
-    names = [n for n, _ in tree(option_rendered(blocks, resolved))]
+    names = [name for name, _children in tree(option_rendered(blocks, resolved))]
     assert {"vrrp_track_process", "vrrp_track_file", "vrrp_sync_group"} <= set(names), names
 
 

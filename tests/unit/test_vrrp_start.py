@@ -1,4 +1,4 @@
-"""roles/_vrrp/tasks/start.yml against a stand-in systemctl (tests/unit/standins/systemctl): one VRRP
+"""roles/_vrrp/tasks/start.yml against a stand-in systemctl (tests/unit/standins/systemctl.py): one VRRP
 daemon per node (R5). A node moving between Keepalived and the agent stops and disables the other
 daemon; a unit systemd does not know is left alone; a rerun that finds everything in place asks
 systemd nothing but the one `show`.
@@ -26,7 +26,7 @@ def start(tmp_path: Path, units: dict, unit: str, others: list[str], **extra) ->
     state, log, bin_dir = tmp_path / "units.json", tmp_path / "calls.log", tmp_path / "bin"
     bin_dir.mkdir(exist_ok=True)
     systemctl = bin_dir / "systemctl"  # run by this interpreter, whatever python3 is on PATH
-    systemctl.write_text(f"#!{sys.executable}\n" + (STANDINS / "systemctl").read_text().split("\n", 1)[1])
+    systemctl.write_text(f"#!{sys.executable}\n" + (STANDINS / "systemctl.py").read_text())
     systemctl.chmod(0o755)
     state.write_text(json.dumps(units))
     log.write_text("")
@@ -47,8 +47,8 @@ def test_moving_to_the_agent_stops_and_disables_keepalived(tmp_path):
 
 
 def test_moving_back_to_keepalived_stops_and_disables_the_agent(tmp_path):
-    units, _ = start(tmp_path, {"keepalived": STOPPED, "havip-vrrp-agent": KEEPALIVED_RUNNING},
-                     "keepalived", ["havip-vrrp-agent"])
+    units, _calls = start(tmp_path, {"keepalived": STOPPED, "havip-vrrp-agent": KEEPALIVED_RUNNING},
+                          "keepalived", ["havip-vrrp-agent"])
     assert units == {"keepalived": KEEPALIVED_RUNNING, "havip-vrrp-agent": STOPPED}
 
 
@@ -69,12 +69,12 @@ def test_a_rerun_with_everything_in_place_only_asks(tmp_path):
 
 
 def test_a_restart_due_reloads_systemd_and_starts_even_when_active(tmp_path):
-    _, calls = start(tmp_path, {"havip-vrrp-agent": KEEPALIVED_RUNNING}, "havip-vrrp-agent", [],
-                     _vrrp_unit_daemon_reload=True)
+    _units, calls = start(tmp_path, {"havip-vrrp-agent": KEEPALIVED_RUNNING}, "havip-vrrp-agent", [],
+                          _vrrp_unit_daemon_reload=True)
     assert "daemon-reload" in calls
 
 
 def test_an_other_daemon_that_failed_but_is_enabled_is_still_disabled(tmp_path):
-    units, _ = start(tmp_path, {"keepalived": {"load": "loaded", "active": "failed", "enabled": "enabled"},
-                                "havip-vrrp-agent": STOPPED}, "havip-vrrp-agent", ["keepalived"])
+    units, _calls = start(tmp_path, {"keepalived": {"load": "loaded", "active": "failed", "enabled": "enabled"},
+                                     "havip-vrrp-agent": STOPPED}, "havip-vrrp-agent", ["keepalived"])
     assert units["keepalived"]["enabled"] == "disabled"

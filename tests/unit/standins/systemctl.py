@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """A stand-in for systemctl (tests/unit/test_vrrp_start.py): units live in the JSON file
 $STANDIN_UNITS as {"unit": {"load": "loaded", "active": "active", "enabled": "enabled"}}; every call
 is appended to $STANDIN_LOG. Answers what ansible.builtin.systemd_service and roles/_vrrp ask."""
@@ -35,7 +34,7 @@ if verb == "show":
     names = [a for a in rest if not a.startswith("--")]
     print("\n\n".join(show(n, wanted) for n in names))
 elif verb == "is-enabled":
-    _, u = unit(rest[0])
+    u = unit(rest[0])[1]
     print(u["enabled"] or "not-found")
     sys.exit(0 if u["enabled"] == "enabled" else 1)
 elif verb in ("start", "stop", "restart", "reload", "enable", "disable"):
