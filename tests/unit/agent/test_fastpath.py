@@ -246,7 +246,6 @@ def test_the_daemons_fast_path_sends_the_same_bytes_and_sets_the_same_timers(mon
         if armed is None:
             full.status_dirty = fast.status_dirty = False  # as a status write would leave it
             full.status_due = fast.status_due = now + daemon.STATUS_INTERVAL
-            fast.next_wakeup(now)
             armed = fastpath.arm(fast, now)
     assert fired > 300  # most adverts went through the fast path
     peers = full_rt.config.unicast_peers
@@ -265,7 +264,6 @@ def test_the_fast_path_waits_in_the_same_epoll_and_hands_back_to_the_full_turn(m
     runtime.machine._timers = {"adver": now + 0.1, "garp_refresh": now + 5.0}
     runtime.deadline = runtime.machine.next_deadline
     d.status_due = now + daemon.STATUS_INTERVAL  # as after a status write
-    d.next_wakeup(now)
     armed = fastpath.arm(d, now)
     assert armed is not None
     armed.until = now + 0.55
@@ -281,7 +279,6 @@ def test_the_fast_path_waits_in_the_same_epoll_and_hands_back_to_the_full_turn(m
     try:
         d.selector.register(rfd, daemon.EVENT_READ, ("test", None))
         os.write(wfd, b"x")
-        d.next_wakeup(time.monotonic())
         armed = fastpath.arm(d, time.monotonic())
         before, start = len(sock.sent), time.monotonic()
         armed.run(d.selector.poll)
@@ -296,18 +293,26 @@ def test_the_fast_path_waits_in_the_same_epoll_and_hands_back_to_the_full_turn(m
 
 def test_no_fast_path_while_anything_else_is_due_first(monkeypatch):
     """fastpath.arm says no when the daemon's chores, another timer of the machine or an
-    instance in error come before the Adver_Timer, and for a BACKUP."""
+    instance in error come first, and for a BACKUP whose socket is watched; a BACKUP read in
+    batches is served until its Master_Down_Timer."""
     d, runtime, _sock = recording_daemon(monkeypatch, V3_FAST)
     d.feed(runtime, 0.0, runtime.machine.start)
-    d.next_wakeup(0.0)
-    assert fastpath.arm(d, 0.0) is None  # BACKUP
+    d.status_due = daemon.STATUS_INTERVAL  # as after a status write
+    assert fastpath.arm(d, 0.0) is None  # a BACKUP whose socket is watched (not read in batches)
+    d.lazy = ["eth0"]
+    armed = fastpath.arm(d, 0.0)
+    assert (armed.masters, armed.followers, armed._next()) == ([], [runtime], runtime.deadline)
+    d.lazy = []
     now = _to_master(d, runtime)
-    d.status_due = now + daemon.STATUS_INTERVAL  # as after a status write
-    d.next_wakeup(now)
+    d.status_due = now + daemon.STATUS_INTERVAL
     assert fastpath.arm(d, now) is not None
-    d.chores_at = now  # a chore is due
+    d.status_due = now  # a chore is due: the status file
     assert fastpath.arm(d, now) is None
-    d.next_wakeup(now)
+    d.status_due = now + daemon.STATUS_INTERVAL
+    runtime.machine._timers["garp_delay"] = now + 0.01  # another timer first
+    assert fastpath.arm(d, now) is None
+    del runtime.machine._timers["garp_delay"]
+    assert fastpath.arm(d, now) is not None
     runtime.retry_at = now + 1.0  # an instance in error: the full turn retries it
     assert fastpath.arm(d, now) is None
 
@@ -391,3 +396,46 @@ def test_a_steady_master_s_batch_costs_no_dispatch(monkeypatch):
     assert runtime.received == 5
     assert runtime.deadline == pytest.approx(21.0 + runtime.machine.master_down_interval)
     assert runtime.machine.stats.peers[B] == (200, 21.0)
+
+
+V3_BACKUP = V3_FAST.replace("priority 150", "priority 100")
+
+
+def test_a_batched_backup_is_served_until_its_master_down_timer_or_a_new_advert(monkeypatch):
+    """In real time, VRRPv3 at 0.1 s: a BACKUP that follows a master at 200 wakes at its
+    Master_Down_Timer, reads the repeats (the timer moves on, no machine input), and hands back
+    to the full turn when the timer is due with nothing read, or when an advert that is not a
+    repeat (here priority 0) reached the machine."""
+    d, runtime, _sock = recording_daemon(monkeypatch, V3_BACKUP)
+    d.lazy = ["eth0"]
+    d.receivers["eth0"] = Receiver([], 0.0)
+    start = time.monotonic()
+    d.feed(runtime, start, runtime.machine.start)
+
+    def packet(priority):
+        return ip_header(VrrpV3Advert(51, priority, (VIP,), 10).pack(B, A), src=B, dst=A)
+
+    d.receivers["eth0"].packets = [(packet(200), start)]
+    d.on_vrrp("eth0")
+    assert "eth0" in d.follows
+    d.status_due = start + daemon.STATUS_INTERVAL  # the first advert's status write is done
+    interval = runtime.machine.master_down_interval
+    armed = fastpath.arm(d, start)
+    assert armed.followers == [runtime]
+    fed = d.fed
+    d.receivers["eth0"].packets = [(packet(200), start + 0.1), (packet(200), start + 0.2)]
+    armed.run(d.selector.poll)
+    elapsed = time.monotonic() - start
+    assert d.fed == fed and runtime.received == 3
+    assert runtime.deadline == pytest.approx(start + 0.2 + interval)  # moved by the repeats read
+    assert start + 0.2 + interval <= time.monotonic() < start + 0.2 + interval + 0.15, elapsed
+    assert runtime.machine.state == State.BACKUP  # the full turn ticks the timer, not the fast path
+
+    now = time.monotonic()
+    d.receivers["eth0"].packets = [(packet(200), now)]
+    d.on_vrrp("eth0")
+    armed = fastpath.arm(d, now)
+    d.receivers["eth0"].packets = [(packet(0), now + 0.01)]  # the master leaves: Skew_Time
+    armed.run(d.selector.poll)
+    assert d.fed == fed + 1  # the repeat before it did not reach the machine
+    assert runtime.deadline == pytest.approx(now + 0.01 + runtime.machine.skew_time())

@@ -177,6 +177,7 @@ class Daemon:
         self.chores_at = 0.0  # see next_wakeup
         self.fast: fastpath.AdvertFastPath | None = None  # armed after a full turn (step)
         self.follows: dict = {}  # interface -> fastpath.Follow: a BACKUP's steady master (on_vrrp)
+        self.fed = 0  # inputs given to the machines (feed)
         self.started_wall = time.time()
         self.started_mono = time.monotonic()
 
@@ -339,6 +340,7 @@ class Daemon:
     def feed(self, runtime: Runtime, now: float, method, *args) -> None:
         """Call one of the machine's input methods and carry out the actions it returns; an
         exception puts the instance in FAULT instead of ending the daemon."""
+        self.fed += 1  # the fast path hands back to the full turn (fastpath.AdvertFastPath.run)
         if self.follows:
             self.follows.clear()  # any input may change what a repeated advert does
         try:
@@ -681,7 +683,8 @@ class Daemon:
         fast, self.fast = self.fast, None
         if fast is not None:
             fast.run(self.selector.poll)
-        ready = self.selector.wait(self.next_wakeup(time.monotonic()))
+        timeout = self.next_wakeup(time.monotonic())
+        ready = self.selector.wait(0.0 if fast is not None else timeout)  # after the fast path: serve now
         for interface in self.lazy:
             self.on_vrrp(interface)
         for kind, arg in ready:
@@ -700,9 +703,7 @@ class Daemon:
         if self.receivers_due:
             self._watch_receivers()
         if not self.stopping and not self.reload_requested:
-            now = time.monotonic()
-            self.next_wakeup(now)  # chores_at as it stands after this turn
-            self.fast = fastpath.arm(self, now)
+            self.fast = fastpath.arm(self, time.monotonic())
 
     def _on_ready(self, kind: str, arg) -> None:
         if kind == "vrrp":

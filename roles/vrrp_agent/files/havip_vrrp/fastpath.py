@@ -23,7 +23,10 @@ from __future__ import annotations
 
 import time
 
+from .machine import State
+
 _monotonic = time.monotonic
+_SERVED = (State.MASTER, State.BACKUP)
 
 
 class _Master:
@@ -41,13 +44,16 @@ class _Master:
 
 
 class AdvertFastPath:
-    """The masters served until ``until`` (the earliest deadline of anything else)."""
+    """The masters served, the BACKUPs whose batches it reads (``followers``: runtimes on an
+    interface read in batches, daemon.lazy), until ``until`` (the earliest deadline of anything
+    else)."""
 
-    __slots__ = ("daemon", "masters", "until")
+    __slots__ = ("daemon", "followers", "masters", "until")
 
-    def __init__(self, daemon, masters: list, until: float) -> None:
+    def __init__(self, daemon, masters: list, followers: list, until: float) -> None:
         self.daemon = daemon
         self.masters = masters
+        self.followers = followers
         self.until = until
 
     def fire(self, now: float) -> bool:
@@ -70,49 +76,74 @@ class AdvertFastPath:
             else:
                 daemon.log_send_failed(runtime)
                 go_on = False
-            if not daemon.status_dirty:  # as daemon.execute: the counters changed
-                daemon.status_dirty = True
-                self.until = min(self.until, daemon.status_due)
+            daemon.status_dirty = True  # as daemon.execute: the counters changed
         return go_on
 
+    def _next(self) -> float:
+        deadline = self.until
+        for master in self.masters:
+            deadline = min(deadline, master.adver)
+        for runtime in self.followers:
+            deadline = min(deadline, runtime.deadline)
+        return deadline
+
     def run(self, poll) -> None:
-        """Serve the Adver_Timers until anything else may be due; ``poll`` is the daemon's
-        epoll (level-triggered: an input that ends the fast path is still ready for the full
-        turn)."""
+        """Serve the Adver_Timers and the batches until anything else may be due; ``poll`` is
+        the daemon's epoll (level-triggered: an input that ends the fast path is still ready for
+        the full turn). Each wake-up does what the full turn does first: read the batches
+        (Daemon.on_vrrp, where a repeated advert is a Follow); any other advert reaches a
+        machine through Daemon.feed, and then the full turn takes over."""
         daemon = self.daemon
-        masters = self.masters
-        single = masters[0] if len(masters) == 1 else None
+        lazy, on_vrrp, fed = daemon.lazy, daemon.on_vrrp, daemon.fed
+        masters, followers = self.masters, self.followers
+        single = masters[0] if len(masters) == 1 and not followers else None
         while True:
-            deadline = single.adver if single is not None else min(m.adver for m in masters)
+            deadline = single.adver if single is not None and single.adver < self.until else self._next()
             timeout = deadline - _monotonic()
             if poll(timeout if timeout > 0 else 0):
                 return  # an input or a signal: served before a timer due as well, as in the full turn
+            for interface in lazy:
+                on_vrrp(interface)
+            if daemon.fed != fed:
+                return  # an advert that was not a repeat reached a machine
             now = _monotonic()
+            if daemon.status_dirty and daemon.status_due < self.until:
+                self.until = daemon.status_due  # the counters changed: the status file's chore
             if now >= self.until or daemon.stopping or daemon.reload_requested:
                 return
-            if now >= deadline and not self.fire(now):
+            for runtime in followers:
+                if runtime.deadline <= now:
+                    return  # its Master_Down_Timer: the full turn ticks it
+            if masters and not self.fire(now):
                 return
 
 
 def arm(daemon, now: float) -> AdvertFastPath | None:
-    """The fast path for the masters whose next tick can only be their Adver_Timer, or None.
-    Called after a full turn; ``daemon.chores_at`` must be fresh (daemon.next_wakeup)."""
-    masters = []
+    """The fast path for the masters whose next tick can only be their Adver_Timer and the
+    BACKUPs read in batches, or None. Called after a full turn, at ``now``."""
+    lazy = daemon.lazy
+    if not any(r.machine.state in _SERVED for r in daemon.runtimes.values()):
+        return None
+    daemon.next_wakeup(now)  # chores_at as it stands after the full turn
+    masters, followers = [], []
     until = daemon.chores_at
     for runtime in daemon.runtimes.values():
         plan = None if runtime.retry_at is not None else runtime.machine.adver_only()
-        if plan is None:
-            if runtime.deadline is not None and runtime.deadline < until:
-                until = runtime.deadline
-            continue
-        priority, adver, other = plan
-        if runtime.deadline != adver:
-            return None  # the daemon's timer is not the machine's: leave it to the full turn
-        masters.append(_Master(runtime, runtime.sender.packets(runtime.advert(priority)), adver, other))
-        until = min(until, other)
-    if not masters or min(m.adver for m in masters) >= until:
-        return None
-    return AdvertFastPath(daemon, masters, until)
+        if plan is not None:
+            priority, adver, other = plan
+            if runtime.deadline != adver:
+                return None  # the daemon's timer is not the machine's: leave it to the full turn
+            masters.append(_Master(runtime, runtime.sender.packets(runtime.advert(priority)), adver, other))
+            until = min(until, other)
+        elif (runtime.machine.state is State.BACKUP and runtime.retry_at is None and runtime.deadline is not None
+              and runtime.config.interface in lazy):
+            followers.append(runtime)
+        elif runtime.deadline is not None:
+            until = min(until, runtime.deadline)
+    fast = AdvertFastPath(daemon, masters, followers, until)
+    if not (masters or followers) or until <= now or fast._next() <= now:
+        return None  # nothing to serve, or something is due already: the full turn
+    return fast
 
 
 class Follow:
