@@ -17,6 +17,8 @@ queues the adverts with their arrival times and every wake-up reads them in one 
 at those times, so the Master_Down_Timer is the one eager reading would give; a priority-0
 advert, which must be answered within Skew_Time, wakes it through the receiver's urgent socket
 (io_socket.VrrpReceiver). Script ends wake it through a pidfd instead of a polling timer.
+Between the full turns, the steady states (a master's advert timer, a backup's batch of the same
+advert) go through fastpath.py, which the machine's answer for those events bounds exactly.
 """
 
 from __future__ import annotations
@@ -678,8 +680,9 @@ class Daemon:
     def step(self) -> None:
         """One turn of the loop: wait for the next deadline or input, then serve what is due:
         first the adverts that arrived (in a batch from the sockets not watched), then the rest.
-        A master whose next timer is only its Adver_Timer first goes round the fast path
-        (fastpath.py) until anything else may be due."""
+        A master whose next timer is only its Adver_Timer, and a BACKUP read in batches, first
+        go round the fast path (fastpath.py) until anything else may be due; the turn after it
+        does not wait."""
         fast, self.fast = self.fast, None
         if fast is not None:
             fast.run(self.selector.poll)

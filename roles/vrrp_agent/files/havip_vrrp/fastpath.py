@@ -96,9 +96,16 @@ class AdvertFastPath:
         daemon = self.daemon
         lazy, on_vrrp, fed = daemon.lazy, daemon.on_vrrp, daemon.fed
         masters, followers = self.masters, self.followers
-        single = masters[0] if len(masters) == 1 and not followers else None
+        # The usual daemon serves one instance: its deadline without the loops of _next.
+        master = masters[0] if len(masters) == 1 and not followers else None
+        backup = followers[0] if len(followers) == 1 and not masters else None
         while True:
-            deadline = single.adver if single is not None and single.adver < self.until else self._next()
+            if master is not None and master.adver < self.until:
+                deadline = master.adver
+            elif backup is not None and backup.deadline < self.until:
+                deadline = backup.deadline
+            else:
+                deadline = self._next()
             timeout = deadline - _monotonic()
             if poll(timeout if timeout > 0 else 0):
                 return  # an input or a signal: served before a timer due as well, as in the full turn
