@@ -17,6 +17,8 @@ queues the adverts with their arrival times and every wake-up reads them in one 
 at those times, so the Master_Down_Timer is the one eager reading would give; a priority-0
 advert, which must be answered within Skew_Time, wakes it through the receiver's urgent socket
 (io_socket.VrrpReceiver). Script ends wake it through a pidfd instead of a polling timer.
+Between the full turns, the steady states (a master's advert timer, a backup's batch of the same
+advert) go through fastpath.py, which the machine's answer for those events bounds exactly.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ import sys
 import time
 
 from . import config as config_mod
-from . import io_addr, protocol, status
+from . import fastpath, io_addr, protocol, status
 from .io_poll import EVENT_READ, Poller
 from .io_proc import ProcessTracks
 from .machine import (
@@ -175,6 +177,9 @@ class Daemon:
         self.status_dirty = False
         self.status_due = 0.0
         self.chores_at = 0.0  # see next_wakeup
+        self.fast: fastpath.AdvertFastPath | None = None  # armed after a full turn (step)
+        self.follows: dict = {}  # interface -> fastpath.Follow: a BACKUP's steady master (on_vrrp)
+        self.fed = 0  # inputs given to the machines (feed)
         self.started_wall = time.time()
         self.started_mono = time.monotonic()
 
@@ -259,6 +264,7 @@ class Daemon:
         # From here on nothing may fail half-way: the swap.
         self.conf = conf
         self.verdicts = {}  # judged against the old configuration
+        self.follows = {}
         self._tracks_for(conf)
         self.processes.configure(conf.track_processes, now)
         for interface, receiver in receivers.items():
@@ -336,6 +342,9 @@ class Daemon:
     def feed(self, runtime: Runtime, now: float, method, *args) -> None:
         """Call one of the machine's input methods and carry out the actions it returns; an
         exception puts the instance in FAULT instead of ending the daemon."""
+        self.fed += 1  # the fast path hands back to the full turn (fastpath.AdvertFastPath.run)
+        if self.follows:
+            self.follows.clear()  # any input may change what a repeated advert does
         try:
             actions = method(now, *args)
         except Exception as err:  # whatever it is, the other instances go on
@@ -355,6 +364,7 @@ class Daemon:
             self._instance_error(runtime, now, failure)
 
     def _instance_error(self, runtime: Runtime, now: float, err: Exception) -> None:
+        self.follows.clear()
         runtime.errors += 1
         self._log_error_once(runtime, err)  # once per cause, not once per advert
         runtime.retry_at = now + ERROR_RETRY
@@ -393,9 +403,12 @@ class Daemon:
             if runtime.sent == 1:
                 self.status_due = now  # as the first advert received
         else:
-            log("advert_send_failed", level="warning", instance=runtime.name)
+            self.log_send_failed(runtime)
         if action.priority == 0:
             log("advert_priority_zero", instance=runtime.name)
+
+    def log_send_failed(self, runtime: Runtime) -> None:
+        log("advert_send_failed", level="warning", instance=runtime.name)
 
     def _add_vips(self, runtime: Runtime, action: AddVips, now: float) -> None:
         for cidr, dev in runtime.vip_targets(action.vips):
@@ -462,10 +475,15 @@ class Daemon:
     def on_vrrp(self, interface: str) -> None:
         """Every packet waiting on ``interface``, each at the time it arrived (a batch may be up to
         a Master_Down_Interval old; the timers it sets are those an eager read would have set)."""
+        follow = self.follows.get(interface)
         for raw, now in self.receivers[interface].read_all():
             # The IP header without its ID and checksum, and the VRRP message: everything the
             # verdict depends on. A master repeats the same advert: it is judged once.
-            key = (interface, raw[:4] + raw[6:10] + raw[12:])
+            packet = raw[:4] + raw[6:10] + raw[12:]
+            if follow is not None and packet == follow.packet:
+                follow.repeat(self, now)  # the steady master's advert again (fastpath.Follow)
+                continue
+            key = (interface, packet)
             verdict = self.verdicts.get(key)
             if verdict is None:
                 verdict = self._judge(interface, raw)
@@ -483,6 +501,9 @@ class Daemon:
             if runtime.received == 1:
                 self.status_due = now  # the first advert from a peer shows at once
             self.feed(runtime, now, runtime.machine.advert_received, advert, header.src)
+            follow = fastpath.follow(runtime, packet, header.src, advert)
+            if follow is not None:
+                self.follows[interface] = follow
 
     def _judge(self, interface: str, raw: bytes):
         """The protocol's verdict on a packet (packets, protocol): (instance name, header,
@@ -658,8 +679,15 @@ class Daemon:
 
     def step(self) -> None:
         """One turn of the loop: wait for the next deadline or input, then serve what is due:
-        first the adverts that arrived (in a batch from the sockets not watched), then the rest."""
-        ready = self.selector.wait(self.next_wakeup(time.monotonic()))
+        first the adverts that arrived (in a batch from the sockets not watched), then the rest.
+        A master whose next timer is only its Adver_Timer, and a BACKUP read in batches, first
+        go round the fast path (fastpath.py) until anything else may be due; the turn after it
+        does not wait."""
+        fast, self.fast = self.fast, None
+        if fast is not None:
+            fast.run(self.selector.poll)
+        timeout = self.next_wakeup(time.monotonic())
+        ready = self.selector.wait(0.0 if fast is not None else timeout)  # after the fast path: serve now
         for interface in self.lazy:
             self.on_vrrp(interface)
         for kind, arg in ready:
@@ -677,6 +705,8 @@ class Daemon:
             self._housekeeping(now)
         if self.receivers_due:
             self._watch_receivers()
+        if not self.stopping and not self.reload_requested:
+            self.fast = fastpath.arm(self, time.monotonic())
 
     def _on_ready(self, kind: str, arg) -> None:
         if kind == "vrrp":

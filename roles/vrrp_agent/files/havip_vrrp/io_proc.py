@@ -16,6 +16,7 @@ whole command line. Zombies do not count.
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 
 from .io_poll import EVENT_READ
@@ -89,7 +90,7 @@ class ProcessWatch:
         self.proc = proc
         self.fds: dict = {}  # pid -> pidfd (None without pidfd support)
         self.pending: tuple | None = None  # (ok, when): a change waiting for its delay
-        self.next_scan = float("inf")
+        self.next_scan = math.inf
         self._update(scan(spec, proc))
         self.ok = self.quorate  # the first answer counts at once, as Keepalived's start-up scan
         self._schedule_scan(now)
@@ -105,7 +106,7 @@ class ProcessWatch:
 
     @property
     def deadline(self) -> float:
-        return min(self.next_scan, self.pending[1] if self.pending else float("inf"))
+        return min(self.next_scan, self.pending[1] if self.pending else math.inf)
 
     def _watch(self, pid: int) -> None:
         fd = None
@@ -133,7 +134,7 @@ class ProcessWatch:
     def _schedule_scan(self, now: float) -> None:
         always = self.spec.quorum_max is not None or any(fd is None for fd in self.fds.values()) or not hasattr(
             os, "pidfd_open")
-        self.next_scan = now + RESCAN if always or not self.quorate else float("inf")
+        self.next_scan = now + RESCAN if always or not self.quorate else math.inf
 
     def _decide(self, now: float) -> bool | None:
         """Apply the delays; the new ok value when it changed, else None."""
@@ -207,7 +208,7 @@ class ProcessTracks:
 
     @property
     def deadline(self) -> float:
-        return min((w.deadline for w in self.watches.values()), default=float("inf"))
+        return min((w.deadline for w in self.watches.values()), default=math.inf)
 
     def status(self) -> dict:
         return {n: {"ok": w.ok, "processes": w.count} for n, w in self.watches.items()}

@@ -32,12 +32,16 @@ def _raw_socket(interface: str) -> socket.socket:
 class VrrpSender:
     """Sends one instance's adverts: to every unicast peer, or to the multicast group."""
 
-    def __init__(self, interface: str, src_ip: str, peers: tuple[str, ...] = ()) -> None:
+    def __init__(self, interface: str, src_ip: str, peers: tuple[str, ...] = (), sock=None) -> None:
+        """``sock``: opened and set up here by default; tests pass a stand-in."""
         self.interface = interface
         self.src_ip = src_ip
         self.peers = tuple(peers)
         self._cache: dict = {}
         self._last: tuple = (None, None, ())
+        if sock is not None:
+            self.sock = sock
+            return
         self.sock = _raw_socket(interface)
         self.sock.setsockopt(socket.IPPROTO_IP, socket.IP_TTL, VRRP_TTL)
         self.sock.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_TTL, VRRP_TTL)
@@ -52,9 +56,9 @@ class VrrpSender:
     def destinations(self) -> tuple[str, ...]:
         return self.peers or (VRRP_MCAST_V4,)
 
-    def _packed(self, advert: VrrpV2Advert | VrrpV3Advert) -> tuple:
-        """(destination, bytes) of ``advert``: packed once, then reused (a master at 0.1 s sends the
-        same few adverts ten times a second; idle cost, issue 13)."""
+    def packets(self, advert: VrrpV2Advert | VrrpV3Advert) -> tuple:
+        """(bytes, (destination, 0)) of ``advert`` per destination: packed once, then reused (a
+        master at 0.1 s sends the same few adverts ten times a second; idle cost, issue 13)."""
         last = self._last
         if advert is last[0] and self.peers is last[1]:  # the same advert object as last time
             return last[2]
@@ -62,7 +66,8 @@ class VrrpSender:
         packed = self._cache.get(key)
         if packed is None:
             packed = tuple(
-                (dst, advert.pack() if isinstance(advert, VrrpV2Advert) else advert.pack(self.src_ip, dst))
+                (advert.pack() if isinstance(advert, VrrpV2Advert) else advert.pack(self.src_ip, dst),
+                 (dst, 0))
                 for dst in self.destinations
             )
             if len(self._cache) >= 8:  # a few priorities at most; a reload may change the rest
@@ -72,10 +77,16 @@ class VrrpSender:
         return packed
 
     def send(self, advert: VrrpV2Advert | VrrpV3Advert) -> int:
+        return self.send_packets(self.packets(advert))
+
+    def send_packets(self, packets: tuple) -> int:
+        """Send what :meth:`packets` gave; how many destinations took it (the fast path,
+        fastpath.py, keeps the packets and calls this alone)."""
         sent = 0
-        for dst, data in self._packed(advert):
+        sendto = self.sock.sendto
+        for data, address in packets:
             try:
-                self.sock.sendto(data, (dst, 0))
+                sendto(data, address)
                 sent += 1
             except OSError:
                 pass  # an unreachable peer must not stop the others; counted by the caller

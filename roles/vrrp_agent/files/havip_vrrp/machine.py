@@ -13,6 +13,7 @@ weights, garp_master_delay / garp_master_repeat / garp_master_refresh; R4c: the 
 from __future__ import annotations
 
 import enum
+import math
 import socket
 
 from .records import dataclass, field, replace
@@ -374,6 +375,53 @@ class VrrpInstance:
         actions.extend(self._after_tracking(now, before))
         actions.append(SetTimer(self.next_deadline))
         return actions
+
+    # --- the daemon's fast path (fastpath.py) ------------------------------------------------------
+
+    def adver_only(self) -> tuple[int, float, float] | None:
+        """What the next tick() does when it can only be this MASTER's Adver_Timer: (the priority
+        it advertises, the Adver_Timer's deadline, the earliest other timer or inf), or None when
+        the next tick may do anything else. For any ``now`` from the Adver_Timer until (not at) that other
+        timer, tick(now) answers [SendAdvert(priority), SetTimer(min(now + advert_int, other))]
+        and changes nothing but the Adver_Timer; fast_adver(now) makes the same change without
+        the dispatch (test_fastpath.py drives both on the same inputs and compares them)."""
+        adver = self._timers.get("adver")
+        if self.state is not State.MASTER or adver is None:
+            return None
+        other = min((t for name, t in self._timers.items() if name != "adver"), default=math.inf)
+        if other <= adver:
+            return None
+        return self.effective_priority, adver, other
+
+    def fast_adver(self, now: float) -> float:
+        """The Adver_Timer's move alone (see adver_only): restart it; its new deadline."""
+        deadline = self._timers["adver"] = now + self.config.advert_int
+        return deadline
+
+    def follow_only(self, advert, src: str) -> float | None:
+        """Called after advert_received(advert, src): when another copy of that advert (same
+        sender, priority and interval) can only move this BACKUP's Master_Down_Timer, the
+        Master_Down_Interval it moves it by; else None. A copy arriving at ``now`` is then
+        advert_received(now, advert, src) = [SetTimer(now + interval)] with the peer's last-seen
+        time as the only other change, and fast_follow(now, ...) makes the same change without
+        the dispatch (test_fastpath.py compares them)."""
+        if self.state is not State.BACKUP or self.preempt_time is not None or self.stats.master_ip != src:
+            return None
+        event = advert_event(self.state, advert, src, self.effective_priority, self.config.primary_ip)
+        if event is not Event.ADVERT_HIGHER:
+            return None
+        if self.config.version == 3 and self.master_adver_interval != advert.interval:
+            return None
+        if len(self._timers) != 1 or "master_down" not in self._timers:
+            return None
+        return self.master_down_interval
+
+    def fast_follow(self, now: float, src: str, priority: int, interval: float) -> float:
+        """A copy of the advert follow_only was asked about, from ``src`` at ``priority``,
+        arriving at ``now``; the Master_Down_Timer's new deadline."""
+        self.stats.peers[src] = (priority, now)
+        deadline = self._timers["master_down"] = now + interval
+        return deadline
 
     # --- dispatch ----------------------------------------------------------------------------------
 
