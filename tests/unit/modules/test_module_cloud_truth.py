@@ -81,7 +81,7 @@ def test_a_lost_bind_answer_is_a_success_once_the_eip_is_bound(run, lab):
     eip = run("eip", name="web")["eip"]
     lab.admin("/_lab/faults", {"per_action": {"HaVipAssociateAddressIp": {"lost_rate": 1}}, "seed": 1})
     bound = run("havip_eip", havip_id=made["id"], address_ip=eip["address_ip"], retry_delay=0.1)
-    assert bound.get("failed") is not True, bound
+    assert bound.get("failed") is not True, (bound.get("msg"), bound.get("calls"))
     assert bound["havip"]["address_ip"] == eip["address_ip"]
     assert bound["calls"][-1] == {"action": "HaVipAssociateAddressIp", "havip_id": made["id"],
                                   "address_ip": eip["address_ip"], "outcome": "goal already reached",
