@@ -647,22 +647,25 @@ class _Reader:
 
 def _secret_lines(tokens: list) -> set:
     """Lines that may hold a piece of auth_pass: those with an auth_pass word, and the lines after
-    it up to the end of its authentication block (a newline in the password spreads it there)."""
+    it up to the end of its authentication block (a newline in the password spreads it there). A
+    brace on the auth_pass line is part of the password, not the block's end: the password may then
+    run on to the end of the enclosing block (e.g. ``0}`` newline ``00{``)."""
     lines: set = set()
     depth = None  # brace depth inside an authentication block, None outside
-    after_pass = False
+    after_pass, pass_line, spread = False, None, False
     for tok in tokens:
         if tok.text == "\n" and not tok.quoted:
             continue
         if tok.text == "auth_pass":
             lines.add(tok.line)
-            after_pass = True
+            after_pass, pass_line = True, tok.line
         elif after_pass:
             lines.add(tok.line)
         if depth is not None and (tok.is_open or tok.is_close):
+            spread = spread or (after_pass and tok.line == pass_line)
             depth += 1 if tok.is_open else -1
-            if depth <= 0:
-                depth, after_pass = None, False
+            if depth <= (-1 if spread else 0):
+                depth, after_pass, spread = None, False, False
         elif tok.text == "authentication":
             depth = 0
     return lines
