@@ -167,11 +167,16 @@ def fatal_transport_hint(exc):
     return None
 
 
+def is_throttled(exc):
+    """Any RequestLimitExceeded* code: Tencent's per-second rate limits."""
+    return (getattr(exc, "code", None) or "").startswith("RequestLimitExceeded")
+
+
 def is_transient(exc, retry_codes=()):
     code = getattr(exc, "code", None) or ""
     if fatal_transport_hint(exc):
         return False
-    return code in RETRYABLE_CODES or code in retry_codes or code.startswith("RequestLimitExceeded")
+    return code in RETRYABLE_CODES or code in retry_codes or is_throttled(exc)
 
 
 if HAS_SDK:
@@ -336,8 +341,7 @@ class TencentCloudModule:
                     if reached is not None and uncertain and reached():
                         return GoalReached()
                     raise
-                throttled = (getattr(exc, "code", None) or "").startswith("RequestLimitExceeded")
-                self._sleep(max(delays[attempt], THROTTLE_WINDOW) if throttled else delays[attempt])
+                self._sleep(max(delays[attempt], THROTTLE_WINDOW) if is_throttled(exc) else delays[attempt])
                 attempt += 1
                 if reached is not None and reached():
                     return GoalReached()
