@@ -241,6 +241,19 @@ def converge_config(daemon: str, advert: float, extra: Path, log_prefix: Path) -
             "api_mutating_second": calls2["mutating"]}
 
 
+PARTS = ("drills", "health", "roles")
+
+
+def bench_parts(text: str) -> list[str]:
+    """--parts: a comma-separated subset of PARTS; anything else is named and refused."""
+    parts = text.split(",")
+    unknown = [p for p in parts if p not in PARTS]
+    if unknown:
+        raise argparse.ArgumentTypeError(
+            f"unknown part(s) {', '.join(map(repr, unknown))}; choose from {', '.join(PARTS)}")
+    return parts
+
+
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--reps", type=int, default=5)
@@ -253,7 +266,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--gap", type=int, default=20,
                         help="seconds of advert gap capture per daemon, with 100 metrics connections held (0: none)")
     parser.add_argument("--out", default=str(OUT), help="report directory")
-    parser.add_argument("--parts", default="drills,health",
+    parser.add_argument("--parts", default="drills,health", type=bench_parts,
                         help="drills (converge, drills, idle cost), health (without the lab) and/or roles")
     parser.add_argument("--prev-ref", default="827fbdc", help="git ref of the previous roles (--parts roles)")
     return parser.parse_args()
@@ -265,7 +278,7 @@ def main() -> int:
     out_dir = Path(args.out).resolve()  # the drill writes its report relative to nothing else
     logs = out_dir / "logs"
 
-    parts = args.parts.split(",")
+    parts = args.parts
     health: list[dict] = []
     if "health" in parts:  # first: without the lab, on a quiet machine
         adverts = [a for a in (float(x) for x in args.adverts.split(",")) if a <= 1] or [1.0, 0.1]

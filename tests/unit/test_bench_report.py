@@ -159,3 +159,16 @@ def test_the_roles_part_takes_turns_and_reports_every_first_converge(tmp_path, m
     assert list(result["role_keepalived"]) == ["previous (abc)", "current"]
     table = roles.markdown(result, "make bench")
     assert "| keepalived role alone | current | 2.5 (2.0-3.0) |" in table, table
+
+
+def test_an_unknown_bench_part_is_named_and_refused():
+    import argparse  # noqa: PLC0415
+
+    import pytest  # noqa: PLC0415
+
+    from lab.bench import __main__ as bench  # noqa: PLC0415
+
+    assert bench.bench_parts("drills,roles") == ["drills", "roles"]
+    wanted = "unknown part\\(s\\) 'helth'; choose from drills, health, roles"
+    with pytest.raises(argparse.ArgumentTypeError, match=wanted):
+        bench.bench_parts("drills,helth")
