@@ -11,6 +11,7 @@ import functools
 import hashlib
 import http.server
 import os
+import re
 import subprocess
 import threading
 from pathlib import Path
@@ -121,6 +122,13 @@ def test_auto_decides_by_the_offered_version(tmp_path, minimum, method):
                     keepalived_source_sha256=SHA, keepalived_source_version="99.1",
                     keepalived_source_archive=str(tmp_path / "missing.tar.gz"))
     assert f"keepalived_min_version is {minimum}: installing from {method}" in " ".join(proc.stdout.split())
+    # Issue 11 (first converge): an offer that satisfies R2 is taken without refreshing the package lists
+    # first (the package task refreshes lists older than an hour in its own round trip); one that does
+    # not may come from old lists, which are refreshed before the package manager is asked again.
+    refresh = re.search(r"TASK \[[^\]]*Refresh the apt cache when what it offers would not do[^\n]*\n(\w+): ",
+                        proc.stdout)
+    assert refresh, proc.stdout
+    assert (refresh.group(1) == "skipping") == (method == "package"), proc.stdout
     if method == "package":
         assert proc.returncode == 0, proc.stdout
     else:

@@ -32,15 +32,18 @@ def converge(config_dir: Path, **extra) -> str:
     return proc.stdout
 
 
-def written(output: str) -> set[str]:
-    """The files whose template task ran (changed) in this output."""
-    out = set()
+def task_results(output: str, task: str) -> list[str]:
+    """The result words (ok, changed, skipping, ...) of the task whose title contains `task`."""
     for block in output.split("TASK [")[1:]:
         title, body = [*block.split("\n", 1), ""][:2]
-        for name, task in TEMPLATES.items():
-            if task in title and re.search(r"^changed: ", body, re.M):
-                out.add(name)
-    return out
+        if task in title:
+            return re.findall(r"^(\w+): \[", body, re.M)
+    return []
+
+
+def written(output: str) -> set[str]:
+    """The files whose template task ran (changed) in this output."""
+    return {name for name, task in TEMPLATES.items() if "changed" in task_results(output, task)}
 
 
 def config_dir(tmp_path: Path) -> Path:
@@ -52,7 +55,9 @@ def config_dir(tmp_path: Path) -> Path:
 
 def test_first_run_writes_every_file_then_a_rerun_writes_none(tmp_path):
     etc = config_dir(tmp_path)
-    assert written(converge(etc)) == set(TEMPLATES)
+    first = converge(etc)
+    assert task_results(first, "Read the installed configuration files") == ["ok"], first
+    assert written(first) == set(TEMPLATES)
     again = converge(etc)
     assert written(again) == set()
     assert "changed=0" in again.rsplit("PLAY RECAP", 1)[1]
@@ -71,3 +76,18 @@ def test_only_the_file_that_differs_is_written(tmp_path):
 def test_auth_pass_never_reaches_the_output(tmp_path):
     out = converge(config_dir(tmp_path))
     assert "1111" not in out.replace("changed=", "")
+
+
+def test_after_a_fresh_install_no_find_runs_and_each_template_still_decides(tmp_path):
+    """_vrrp_fresh_install (the caller has just installed its daemon): the find is skipped, so a first
+    converge saves a round trip; every template task runs and writes only a file that differs, so an
+    earlier install's files are neither lost nor rewritten needlessly."""
+    etc = config_dir(tmp_path)
+    first = converge(etc, _vrrp_fresh_install=True)
+    assert task_results(first, "Read the installed configuration files") == ["skipping"], first
+    assert written(first) == set(TEMPLATES)
+    again = converge(etc, _vrrp_fresh_install=True)
+    assert written(again) == set()
+    assert "changed=0" in again.rsplit("PLAY RECAP", 1)[1]
+    (etc / "check_service.sh").write_text("#!/bin/sh\nexit 1\n")
+    assert written(converge(etc, _vrrp_fresh_install=True)) == {"check_service.sh"}
