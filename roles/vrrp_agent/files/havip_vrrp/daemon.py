@@ -561,9 +561,7 @@ class Daemon:
     def _child_ended(self, pid: int) -> None:
         fd = self.child_fds.pop(pid, None)
         if fd is not None:
-            with contextlib.suppress(KeyError, ValueError):
-                self.selector.unregister(fd)
-            os.close(fd)
+            self.selector.discard(fd)
 
     def _watch_receivers(self) -> None:
         """Watch the VRRP socket of an interface only while one of its instances must answer each

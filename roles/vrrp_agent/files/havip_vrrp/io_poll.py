@@ -8,6 +8,7 @@ have the same values), but :meth:`wait` returns the ready objects' data, nothing
 from __future__ import annotations
 
 import contextlib
+import os
 import select
 
 EVENT_READ = 1  # as selectors.EVENT_READ
@@ -49,6 +50,13 @@ class Poller:
         del self._data[fd]  # KeyError when not registered, as selectors
         with contextlib.suppress(OSError):  # already closed: the kernel dropped it from the set
             self._epoll.unregister(fd)
+
+    def discard(self, fd: int) -> None:
+        """Stop watching ``fd`` (if watched) and close it: a pidfd whose process ended or is no
+        longer followed (daemon's track scripts, io_proc's tracked processes)."""
+        with contextlib.suppress(KeyError, ValueError):
+            self.unregister(fd)
+        os.close(fd)
 
     def wait(self, timeout: float) -> list:
         """The data of every registered object ready within ``timeout`` seconds (rounded up to

@@ -15,7 +15,6 @@ whole command line. Zombies do not count.
 
 from __future__ import annotations
 
-import contextlib
 import math
 import os
 
@@ -121,9 +120,7 @@ class ProcessWatch:
     def _forget(self, pid: int) -> None:
         fd = self.fds.pop(pid, None)
         if fd is not None:
-            with contextlib.suppress(KeyError, ValueError):
-                self.selector.unregister(fd)
-            os.close(fd)
+            self.selector.discard(fd)
 
     def _update(self, pids: set) -> None:
         for pid in [p for p in self.fds if p not in pids]:
