@@ -476,13 +476,19 @@ class Daemon:
         """Every packet waiting on ``interface``, each at the time it arrived (a batch may be up to
         a Master_Down_Interval old; the timers it sets are those an eager read would have set)."""
         follow = self.follows.get(interface)
+        repeats = 0  # copies of the steady master's advert read in a row, the last at `last`
+        last = 0.0
         for raw, now in self.receivers[interface].read_all():
+            if follow is not None and follow.same(raw):
+                repeats += 1  # taken together: each copy only moves the timer (fastpath.Follow)
+                last = now
+                continue
+            if repeats:
+                follow.repeat(self, last, repeats)
+                repeats = 0
             # The IP header without its ID and checksum, and the VRRP message: everything the
             # verdict depends on. A master repeats the same advert: it is judged once.
             packet = raw[:4] + raw[6:10] + raw[12:]
-            if follow is not None and packet == follow.packet:
-                follow.repeat(self, now)  # the steady master's advert again (fastpath.Follow)
-                continue
             key = (interface, packet)
             verdict = self.verdicts.get(key)
             if verdict is None:
@@ -504,6 +510,8 @@ class Daemon:
             follow = fastpath.follow(runtime, packet, header.src, advert)
             if follow is not None:
                 self.follows[interface] = follow
+        if repeats:
+            follow.repeat(self, last, repeats)
 
     def _judge(self, interface: str, raw: bytes):
         """The protocol's verdict on a packet (packets, protocol): (instance name, header,

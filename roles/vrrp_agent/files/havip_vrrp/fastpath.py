@@ -159,19 +159,29 @@ class Follow:
     Each copy in a batch then costs a comparison of its bytes and the timer's arithmetic; the
     daemon drops this as soon as any input reaches a machine (Daemon.feed)."""
 
-    __slots__ = ("interval", "packet", "priority", "runtime", "src")
+    __slots__ = ("head", "interval", "length", "middle", "packet", "priority", "runtime", "src", "tail")
 
     def __init__(self, runtime, packet: bytes, src: str, priority: int, interval: float) -> None:
         self.runtime = runtime
         self.packet = packet
+        # ``packet`` is the IP packet without its ID (bytes 4-5) and checksum (10-11): its parts,
+        # compared in place (same) without building the key of each copy.
+        self.head, self.middle, self.tail = packet[:4], packet[4:8], packet[8:]
+        self.length = len(packet) + 4
         self.src = src
         self.priority = priority
         self.interval = interval
 
-    def repeat(self, daemon, now: float) -> None:
-        """A copy arrived at ``now``: what Daemon.feed(advert_received) would do with it."""
+    def same(self, raw: bytes) -> bool:
+        """Whether the IP packet ``raw`` is a copy: equal but for its ID and checksum."""
+        return (len(raw) == self.length and raw.startswith(self.tail, 12) and raw.startswith(self.middle, 6)
+                and raw.startswith(self.head))
+
+    def repeat(self, daemon, now: float, copies: int = 1) -> None:
+        """``copies`` copies arrived, the last at ``now``: what Daemon.feed(advert_received) would
+        do with each in turn (each only moves the timer: the last one's move stands)."""
         runtime = self.runtime
-        runtime.received += 1
+        runtime.received += copies
         runtime.deadline = runtime.machine.fast_follow(now, self.src, self.priority, self.interval)
         daemon.status_dirty = True
 
