@@ -27,7 +27,17 @@ if ! command -v docker >/dev/null 2>&1; then
 fi
 mkdir -p /var/log
 echo "lab/engine: starting dockerd (log: /var/log/havip-dockerd.log)" >&2
-setsid dockerd >/var/log/havip-dockerd.log 2>&1 < /dev/null &
+# The engine outlives this run: it must not keep the caller's other descriptors open (a lock file
+# held by `flock make test` would stay locked for as long as dockerd runs).
+(
+    for fd in "/proc/$BASHPID/fd"/*; do
+        fd=${fd##*/}
+        if [ "$fd" -gt 2 ]; then
+            eval "exec $fd>&-"
+        fi
+    done
+    exec setsid dockerd >/var/log/havip-dockerd.log 2>&1 < /dev/null
+) &
 for _ in $(seq 1 60); do
     if docker info >/dev/null 2>&1; then
         exit 0
