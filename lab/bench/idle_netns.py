@@ -11,13 +11,14 @@ the Skew_Time path), from the signal on, polled every 2 ms; the master is failed
 point of its advert interval.
 
 Needs root and /usr/sbin/keepalived (make host-tools). Usage:
-    sudo python3 -m lab.bench.idle_netns [--advert 0.1] [--samples 6] [--seconds 10] [--failover 5] REF...
+    sudo python3 -m lab.bench.idle_netns [--advert 0.1] [--samples 6] [--seconds 10] [--failover 5] [--cpu N] REF...
 (REF: a git ref whose agent to run, e.g. main or HEAD; "worktree" for the files as they are.)
 """
 
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import random
 import signal
@@ -110,6 +111,66 @@ def failover_table(refs: list, directories: dict, timing: dict, reps: int, work:
         print(f"| {ref} | {' | '.join(cells)} |")
 
 
+def start_pairs(labels: list, directories: dict, timing: dict, work: Path, pairs: list) -> None:
+    """One pair per label (Keepalived's, then each agent ref's), appended to ``pairs`` as started."""
+    for label in labels:
+        pair = test_interop.Pair(work / f"pair-{len(pairs)}")
+        pair.tmp.mkdir()
+        pairs.append(pair)
+        if label == "keepalived":
+            procs = [pair.start_keepalived("a", 150, **timing), pair.start_keepalived("b", 100, **timing)]
+        else:
+            test_interop.AGENT_DIR = directories[label]
+            procs = [pair.start_agent("a", 150, **timing), pair.start_agent("b", 100, **timing)]
+        pair.label, pair.daemons = label, procs
+
+
+def pin(pairs: list, cpu: int) -> None:
+    """Every daemon process (Keepalived's VRRP child too) on ``cpu`` only."""
+    for pair in pairs:
+        for daemon in pair.daemons:
+            for proc in _processes(daemon.pid):
+                os.sched_setaffinity(proc, {cpu})
+
+
+def sample(pairs: list, samples: int, seconds: float) -> dict:
+    """{id(pair): {"master", "backup", "both": [% of a core per sample]}}, all pairs over the same seconds."""
+    cpu = {id(p): {"master": [], "backup": [], "both": []} for p in pairs}
+    before = {id(p): ([cpu_ns(d.pid) for d in p.daemons], time.monotonic()) for p in pairs}
+    for _unused in range(samples):
+        time.sleep(seconds)
+        for pair in pairs:
+            now_ns, at = [cpu_ns(d.pid) for d in pair.daemons], time.monotonic()
+            then_ns, then = before[id(pair)]
+            used = [100 * (b - a) / 1e9 / (at - then) for a, b in zip(then_ns, now_ns, strict=True)]
+            cpu[id(pair)]["master"].append(used[0])  # side a has priority 150: the master
+            cpu[id(pair)]["backup"].append(used[1])
+            cpu[id(pair)]["both"].append(sum(used))
+            before[id(pair)] = (now_ns, at)
+    return cpu
+
+
+def _median_range(values: list, digits: int) -> str:
+    return f"{statistics.median(values):.{digits}f} ({min(values):.{digits}f}-{max(values):.{digits}f})"
+
+
+def report(pairs: list, cpu: dict) -> None:
+    print("| daemon | master | backup | both nodes | x Keepalived's | x Keepalived's, per sample: median (min-max) "
+          "| RSS master, backup (KiB) | VIP holders |")
+    print("|---|---|---|---|---|---|---|---|")
+    base = cpu[id(pairs[0])]["both"]
+    for pair in pairs:
+        figures = cpu[id(pair)]
+        cells = [_median_range(v, 3) for v in figures.values()]
+        ratio = statistics.median(figures["both"]) / statistics.median(base) if statistics.median(base) else math.nan
+        # Each sample against Keepalived's in the same seconds: what loads the machine weighs on both.
+        ratios = [a / k for a, k in zip(figures["both"], base, strict=True) if k]
+        per_sample = _median_range(ratios, 2) if ratios else "-"
+        rss = ", ".join(str(rss_kib(d.pid)) for d in pair.daemons)
+        holders = ",".join(pair.holders())
+        print(f"| {pair.label} | {' | '.join(cells)} | {ratio:.2f} | {per_sample} | {rss} | {holders} |")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("refs", nargs="+")
@@ -117,48 +178,25 @@ def main() -> int:
     parser.add_argument("--samples", type=int, default=6)
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--failover", type=int, default=0, help="failover runs per agent ref and signal")
+    parser.add_argument("--cpu", type=int, help="run every daemon on this CPU only (after the elections): each "
+                        "wakes on the same core, whatever the scheduler would have chosen")
     args = parser.parse_args()
     version = 2 if args.advert >= 1 and args.advert == int(args.advert) else 3
     timing = {"version": version, "advert_int": int(args.advert) if version == 2 else args.advert}
     work = Path(tempfile.mkdtemp(prefix="idle-netns-"))
     test_interop.AGENT_PYTHON = "/usr/bin/python3"  # the nodes' interpreter, not a venv's
-    pairs = []
+    pairs: list = []
     directories = {ref: agent_dir(ref, work) for ref in args.refs}
     try:
-        for label in ["keepalived", *args.refs]:
-            pair = test_interop.Pair(work / f"pair-{len(pairs)}")
-            pair.tmp.mkdir()
-            pairs.append(pair)
-            if label == "keepalived":
-                procs = [pair.start_keepalived("a", 150, **timing), pair.start_keepalived("b", 100, **timing)]
-            else:
-                test_interop.AGENT_DIR = directories[label]
-                procs = [pair.start_agent("a", 150, **timing), pair.start_agent("b", 100, **timing)]
-            pair.label, pair.daemons = label, procs
+        start_pairs(["keepalived", *args.refs], directories, timing, work, pairs)
         time.sleep(3 * 3 * args.advert + 5)  # the elections are over
-        cpu = {id(p): {"master": [], "backup": [], "both": []} for p in pairs}
-        before = {id(p): ([cpu_ns(d.pid) for d in p.daemons], time.monotonic()) for p in pairs}
-        for _unused in range(args.samples):
-            time.sleep(args.seconds)
-            for pair in pairs:
-                now_ns, at = [cpu_ns(d.pid) for d in pair.daemons], time.monotonic()
-                then_ns, then = before[id(pair)]
-                used = [100 * (b - a) / 1e9 / (at - then) for a, b in zip(then_ns, now_ns, strict=True)]
-                cpu[id(pair)]["master"].append(used[0])  # side a has priority 150: the master
-                cpu[id(pair)]["backup"].append(used[1])
-                cpu[id(pair)]["both"].append(sum(used))
-                before[id(pair)] = (now_ns, at)
-        print(f"advert_int {args.advert:g} s (VRRPv{version}), {args.samples} x {args.seconds:g} s, "
+        if args.cpu is not None:
+            pin(pairs, args.cpu)
+        cpu = sample(pairs, args.samples, args.seconds)
+        pinned = "" if args.cpu is None else f", every daemon on CPU {args.cpu}"
+        print(f"advert_int {args.advert:g} s (VRRPv{version}), {args.samples} x {args.seconds:g} s{pinned}, "
               "idle CPU in % of a core: median (min-max)")
-        print("| daemon | master | backup | both nodes | x Keepalived's | RSS master, backup (KiB) | VIP holders |")
-        print("|---|---|---|---|---|---|---|")
-        base = statistics.median(cpu[id(pairs[0])]["both"])
-        for pair in pairs:
-            figures = cpu[id(pair)]
-            cells = [f"{statistics.median(v):.3f} ({min(v):.3f}-{max(v):.3f})" for v in figures.values()]
-            ratio = statistics.median(figures["both"]) / base if base else float("nan")
-            rss = ", ".join(str(rss_kib(d.pid)) for d in pair.daemons)
-            print(f"| {pair.label} | {' | '.join(cells)} | {ratio:.2f} | {rss} | {','.join(pair.holders())} |")
+        report(pairs, cpu)
     finally:
         for pair in pairs:
             pair.close()
