@@ -159,11 +159,10 @@ class Follow:
     Each copy in a batch then costs a comparison of its bytes and the timer's arithmetic; the
     daemon drops this as soon as any input reaches a machine (Daemon.feed)."""
 
-    __slots__ = ("head", "interval", "length", "middle", "packet", "priority", "runtime", "src", "tail")
+    __slots__ = ("head", "interval", "length", "middle", "priority", "runtime", "src", "tail")
 
     def __init__(self, runtime, packet: bytes, src: str, priority: int, interval: float) -> None:
         self.runtime = runtime
-        self.packet = packet
         # ``packet`` is the IP packet without its ID (bytes 4-5) and checksum (10-11): its parts,
         # compared in place (same) without building the key of each copy.
         self.head, self.middle, self.tail = packet[:4], packet[4:8], packet[8:]
@@ -177,7 +176,7 @@ class Follow:
         return (len(raw) == self.length and raw.startswith(self.tail, 12) and raw.startswith(self.middle, 6)
                 and raw.startswith(self.head))
 
-    def repeat(self, daemon, now: float, copies: int = 1) -> None:
+    def repeat(self, daemon, now: float, copies: int) -> None:
         """``copies`` copies arrived, the last at ``now``: what Daemon.feed(advert_received) would
         do with each in turn (each only moves the timer: the last one's move stands)."""
         runtime = self.runtime
