@@ -4,7 +4,9 @@
 script fails and which instance went to FAULT (and why, where the daemon says). site.yml shows it
 per node when a cluster has no single MASTER (R5).
 
-Keepalived 2.x writes (journal of its unit): ``Starting VRRP child process, pid=N`` at each start,
+Keepalived 2.x writes (journal of its unit): ``Starting Keepalived vX`` when the daemon starts, then
+``Starting VRRP child process, pid=N`` (its parent writes that after the fork, so the child's first
+lines, a check failing from the start among them, can come before it),
 ``VRRP_Script(NAME) failed (exited with status 1)`` / ``... succeeded``, ``VRRP_Script(NAME)
 timed_out``, ``(INSTANCE) Entering FAULT STATE`` (sometimes with a reason in parentheses) and
 ``(INSTANCE) Cannot use unicast without any peers - going to fault state``. The collection's agent
@@ -18,7 +20,9 @@ import re
 
 from ansible.errors import AnsibleFilterError
 
-KEEPALIVED_START = re.compile(r"Starting VRRP child process")
+KEEPALIVED_START = re.compile(r"Starting Keepalived v")
+# Where a log has lost the daemon's start (journalctl --lines), the last start of its VRRP child.
+KEEPALIVED_CHILD_START = re.compile(r"Starting VRRP child process")
 KEEPALIVED_SCRIPT = re.compile(r"VRRP_Script\((?P<name>[^)\s]+)\) (?P<what>[A-Za-z_]+)(?: \((?P<detail>[^)]*)\))?")
 KEEPALIVED_STATE = re.compile(
     r"\((?P<inst>[^)\s]+)\):? [Ee]ntering (?P<state>FAULT|BACKUP|MASTER) (?:STATE|state)(?: \((?P<detail>[^)]*)\))?"
@@ -33,13 +37,18 @@ def _fields(line):
             for key, value in AGENT_FIELD.findall(line)}
 
 
+def _last(lines, starts):
+    return max((index for index, line in enumerate(lines) if starts(line)), default=None)
+
+
 def _since_last_start(lines, daemon):
-    start = 0
-    for index, line in enumerate(lines):
-        if (daemon == "keepalived" and KEEPALIVED_START.search(line)) or (
-                daemon == "agent" and _fields(line).get("event") == "started"):
-            start = index
-    return lines[start:]
+    if daemon == "agent":
+        start = _last(lines, lambda line: _fields(line).get("event") == "started")
+    else:
+        start = _last(lines, KEEPALIVED_START.search)
+        if start is None:
+            start = _last(lines, KEEPALIVED_CHILD_START.search)
+    return lines[start or 0:]
 
 
 def _keepalived(lines):

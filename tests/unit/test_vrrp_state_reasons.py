@@ -47,6 +47,15 @@ def test_only_the_last_start_counts_and_a_recovered_script_is_no_reason():
     assert vrrp_state_reasons(before_restart + "Starting VRRP child process, pid=2\n", "keepalived") == []
 
 
+def test_a_child_that_writes_before_its_parent_says_it_started_is_read():
+    # Keepalived 2.2.7, the check failing from the start (CI, 2026-12-02): the VRRP child ran the
+    # check before its parent wrote "Starting VRRP child process".
+    log = ("VRRP_Script(old) failed (exited with status 2)\nStopping\nStarting Keepalived v2.2.7 (01/16,2022)\n"
+           "Script `check_service` now returning 1\nVRRP_Script(check_service) failed (exited with status 1)\n"
+           "Starting VRRP child process, pid=28909\nStartup complete\n")
+    assert vrrp_state_reasons(log, "keepalived") == ["track script check_service failed (exited with status 1)"]
+
+
 def test_keepalived_fault_causes_and_timeouts():
     log = ("Starting VRRP child process, pid=5\n(VI_1) Cannot use unicast without any peers - going to fault state\n"
            "(VI_1) Entering FAULT STATE\nVRRP_Script(slow) timed_out\n"
