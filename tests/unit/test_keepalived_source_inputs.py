@@ -124,9 +124,9 @@ def test_auto_decides_by_the_offered_version(tmp_path, minimum, method):
     assert f"keepalived_min_version is {minimum}: installing from {method}" in " ".join(proc.stdout.split())
     # Issue 11 (first converge): an offer that satisfies R2 is taken without refreshing the package lists
     # first (the package task refreshes lists older than an hour in its own round trip); one that does
-    # not may come from old lists, which are refreshed before the package manager is asked again.
-    refresh = re.search(r"TASK \[[^\]]*Refresh the apt cache when what it offers would not do[^\n]*\n(\w+): ",
-                        proc.stdout)
+    # not may come from old lists, which are refreshed (in the same round trip) before apt is asked again.
+    refresh = re.search(r"TASK \[[^\]]*Refresh the apt lists and ask again when what apt offers would not do"
+                        r"[^\n]*\n(\w+): ", proc.stdout)
     assert refresh, proc.stdout
     assert (refresh.group(1) == "skipping") == (method == "package"), proc.stdout
     # On Debian the read of the installed package asks apt-cache in the same round trip.

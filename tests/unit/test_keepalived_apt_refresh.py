@@ -1,0 +1,74 @@
+"""R2's refresh of the apt lists, in the same round trip as the second question (issue 11: a first
+converge on an image with empty lists makes one call for both).
+
+Runs the script of decide.yml's task for real, in a private mount namespace where /var/lib/apt is a
+tmpfs whose lists directory has the age each case needs, with an apt-get that records its calls."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+TASK = "Refresh the apt lists and ask again when what apt offers would not do (R2)"
+
+pytestmark = pytest.mark.skipif(os.geteuid() != 0 or not shutil.which("unshare"),
+                                reason="needs root for a private mount namespace (CI runs as root)")
+
+
+def task_vars():
+    tasks = yaml.safe_load((ROOT / "roles" / "keepalived" / "tasks" / "decide.yml").read_text())
+    (task,) = [task for task in tasks if task.get("name") == TASK]
+    return task["vars"]
+
+
+def run(tmp_path: Path, first: str, lists_age_minutes: int, apt_fails: bool = False):
+    """The script with `first` as the first offer; returns (exit status, stdout, apt-get's calls)."""
+    variables = task_vars()
+    script = variables["_script"].replace("{{ _refreshed }}", variables["_refreshed"])
+    assert "{{" not in script
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir(exist_ok=True)
+    calls = tmp_path / "apt-get.calls"
+    (bin_dir / "apt-get").write_text(f'#!/bin/sh\necho "$*" >> {calls}\nexit {1 if apt_fails else 0}\n')
+    (bin_dir / "apt-get").chmod(0o755)
+    stamp = int(time.time()) - lists_age_minutes * 60
+    proc = subprocess.run(
+        ["unshare", "--mount", "--propagation", "private", "sh", "-c",
+         'mount -t tmpfs none /var/lib/apt && mkdir /var/lib/apt/lists && touch -d "@$0" /var/lib/apt/lists'
+         ' && exec "$@"', str(stamp),
+         "sh", "-c", script, "sh", first, "echo", "Candidate: 2.2.7"],
+        check=False, capture_output=True, text=True, timeout=30,
+        env={**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}"})
+    return proc.returncode, proc.stdout, calls.read_text().splitlines() if calls.exists() else []
+
+
+def test_nothing_offered_refreshes_even_fresh_lists_then_asks_again(tmp_path):
+    # Empty lists (fresh cloud images) are young: the age alone would not refresh them.
+    rc, out, calls = run(tmp_path, "", lists_age_minutes=1)
+    assert (rc, calls) == (0, ["update -qq"])
+    assert out.splitlines() == [task_vars()["_refreshed"], "Candidate: 2.2.7"]
+
+
+def test_an_old_offer_refreshes_lists_older_than_an_hour(tmp_path):
+    rc, out, calls = run(tmp_path, "2.0.1", lists_age_minutes=61)
+    assert (rc, calls) == (0, ["update -qq"])
+    assert out.splitlines()[-1] == "Candidate: 2.2.7"
+
+
+def test_an_old_offer_from_lists_younger_than_an_hour_is_asked_again_without_refresh(tmp_path):
+    rc, out, calls = run(tmp_path, "2.0.1", lists_age_minutes=30)
+    assert (rc, calls, out.splitlines()) == (0, [], ["Candidate: 2.2.7"])
+
+
+def test_a_failed_refresh_fails_the_task_without_asking(tmp_path):
+    rc, out, calls = run(tmp_path, "", lists_age_minutes=1, apt_fails=True)
+    assert rc == 1
+    assert calls == ["update -qq"]
+    assert "Candidate" not in out
