@@ -317,8 +317,8 @@ def test_vrrpv3_sub_second_takeover_from_a_killed_keepalived(pair):
     last_advert = max(stop_sniffing(sniffer).get(IP_A, [0.0]))
     master_down = 3 * advert + SKEW_100 * advert  # RFC 5798 6.1: the skew scales with the interval
     assert elapsed is not None, pair.log("agent-b.log")
-    print(f"\nVRRPv3 0.1 s: agent takes over a killed Keepalived after {elapsed:.3f} s, {taken_wall - last_advert:.3f} s"
-          f" after its last advert (Master_Down_Interval {master_down:.3f} s)")
+    print(f"\nVRRPv3 0.1 s: agent takes over a killed Keepalived after {elapsed:.3f} s, "
+          f"{taken_wall - last_advert:.3f} s after its last advert (Master_Down_Interval {master_down:.3f} s)")
     # It waited for the master to be declared down: Master_Down_Interval after the last advert that
     # arrived (10 ms for the reads of the two clocks).
     assert taken_wall - last_advert >= master_down - 0.01, pair.log("agent-b.log")
