@@ -260,7 +260,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--daemons", default="keepalived,agent")
     parser.add_argument("--adverts", default="5,1,0.1")
     parser.add_argument("--kinds", default="stop,kill,health,link")
-    parser.add_argument("--keep-lab", action="store_true", help="reuse the running lab instead of a fresh one")
+    parser.add_argument("--keep-lab", action="store_true",
+                        help="reuse the running lab instead of a fresh one, and leave it up at the end")
     parser.add_argument("--idle", type=int, default=60, help="seconds of idle CPU/RSS sampling per daemon (0: none)")
     parser.add_argument("--idle-samples", type=int, default=6, help="samples the --idle seconds are cut into")
     parser.add_argument("--gap", type=int, default=20,
@@ -276,7 +277,6 @@ def main() -> int:
     args = parse_args()
     command = "make bench" + (f" BENCH_ARGS={shlex.quote(' '.join(sys.argv[1:]))}" if sys.argv[1:] else "")
     out_dir = Path(args.out).resolve()  # the drill writes its report relative to nothing else
-    logs = out_dir / "logs"
 
     parts = args.parts
     health: list[dict] = []
@@ -287,10 +287,21 @@ def main() -> int:
             report.write(out_dir, [], [], command, health=health)
             print((out_dir / "report.md").read_text())
             return 0 if all(s["passed"] for s in health) else 1
+    lab = str(ROOT / "lab" / "lab.sh")
     if not args.keep_lab:
-        subprocess.run([str(ROOT / "lab" / "lab.sh"), "down"], check=True)
-    subprocess.run([str(ROOT / "lab" / "lab.sh"), "up"], check=True)
+        subprocess.run([lab, "down"], check=True)
+    subprocess.run([lab, "up"], check=True)
+    try:
+        return with_lab(args, command, out_dir, health)
+    finally:
+        # A lab left up holds the emulator's port and makes `make awx`/`make demo` refuse to start.
+        if not args.keep_lab:
+            subprocess.run([lab, "down"], check=False)
 
+
+def with_lab(args, command: str, out_dir: Path, health: list) -> int:
+    """The parts that need the lab (up when called)."""
+    parts, logs = args.parts, out_dir / "logs"
     if "roles" in parts:
         roles.part(args.reps, args.prev_ref, out_dir, command, lab_env())
         if "drills" not in parts:

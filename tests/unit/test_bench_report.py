@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from lab.bench import merge, report
 
 
@@ -164,11 +166,35 @@ def test_the_roles_part_takes_turns_and_reports_every_first_converge(tmp_path, m
 def test_an_unknown_bench_part_is_named_and_refused():
     import argparse  # noqa: PLC0415
 
-    import pytest  # noqa: PLC0415
-
     from lab.bench import __main__ as bench  # noqa: PLC0415
 
     assert bench.bench_parts("drills,roles") == ["drills", "roles"]
     wanted = "unknown part\\(s\\) 'helth'; choose from drills, health, roles"
     with pytest.raises(argparse.ArgumentTypeError, match=wanted):
         bench.bench_parts("drills,helth")
+
+
+def _bench_with_a_failing_part(monkeypatch, tmp_path, *flags):
+    """main() with lab.sh recorded instead of run and the lab's parts failing: the lab.sh calls."""
+    from lab.bench import __main__ as bench  # noqa: PLC0415
+
+    calls = []
+    monkeypatch.setattr(bench.subprocess, "run", lambda argv, **_kw: calls.append(Path(argv[0]).name + " " + argv[1]))
+
+    def fails(*_args):
+        raise RuntimeError("a part failed")
+
+    monkeypatch.setattr(bench, "with_lab", fails)
+    monkeypatch.setattr("sys.argv", ["bench", "--parts", "roles", "--out", str(tmp_path), *flags])
+    with pytest.raises(RuntimeError, match="a part failed"):
+        bench.main()
+    return calls
+
+
+def test_the_bench_takes_down_the_lab_it_brought_up_even_when_a_part_fails(monkeypatch, tmp_path):
+    # A lab left up holds the emulator's port: the next `make awx` or `make demo` refuses to start.
+    assert _bench_with_a_failing_part(monkeypatch, tmp_path) == ["lab.sh down", "lab.sh up", "lab.sh down"]
+
+
+def test_keep_lab_reuses_the_lab_and_leaves_it_up(monkeypatch, tmp_path):
+    assert _bench_with_a_failing_part(monkeypatch, tmp_path, "--keep-lab") == ["lab.sh up"]
