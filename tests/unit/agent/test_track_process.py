@@ -3,6 +3,7 @@ watched by a pidfd (io_proc), a death seen without polling, delays and quorum in
 
 from __future__ import annotations
 
+import itertools
 import os
 import shutil
 import subprocess
@@ -27,28 +28,39 @@ vrrp_track_process svc {
 """
 
 
+_ids = itertools.count()
+
+
+class Service:
+    """Starts processes named ``name`` (a copy of sleep): unique per test, since xdist runs this
+    module's tests side by side and the kernel's process list is shared (at most 15 characters, the
+    kernel's command name)."""
+
+    def __init__(self, tmp_path):
+        self.name = f"hvtp{os.getpid() % 100000}x{next(_ids)}"
+        self.binary = tmp_path / self.name
+        shutil.copy(shutil.which("sleep"), self.binary)
+        self.procs = []
+
+    def __call__(self, *args):
+        """One more process: its Popen."""
+        self.procs.append(subprocess.Popen([str(self.binary), "300", *args]))
+        time.sleep(0.05)  # exec done: the name is the new one
+        return self.procs[-1]
+
+    def spec(self, **changes):
+        base = {"process": (self.name,), "weight": 0, "quorum": 1}
+        base.update(changes)
+        return config.TrackProcess("svc", **base)
+
+
 @pytest.fixture
 def service(tmp_path):
-    """Start processes named havip-tp-svc (a copy of sleep): ``start()`` returns a Popen."""
-    binary = tmp_path / "havip-tp-svc"
-    shutil.copy(shutil.which("sleep"), binary)
-    procs = []
-
-    def start(*args):
-        procs.append(subprocess.Popen([str(binary), "300", *args]))
-        time.sleep(0.05)  # exec done: the name is the new one
-        return procs[-1]
-
-    yield start
-    for proc in procs:
+    started = Service(tmp_path)
+    yield started
+    for proc in started.procs:
         proc.kill()
         proc.wait()
-
-
-def spec(**changes):
-    base = {"process": ("havip-tp-svc",), "weight": 0, "quorum": 1}
-    base.update(changes)
-    return config.TrackProcess("svc", **base)
 
 
 def wait_exit(selector, timeout=5.0):
@@ -112,7 +124,7 @@ def test_matching_follows_keepalived(changes, comm, argv, wanted):
 def test_a_death_is_seen_through_the_pidfd_and_a_restart_by_the_scan(service):
     first = service()
     selector = Poller()
-    watch = io_proc.ProcessWatch(spec(), selector, now=100.0)
+    watch = io_proc.ProcessWatch(service.spec(), selector, now=100.0)
     assert watch.ok and watch.count == 1
     assert watch.deadline == float("inf")  # quorum met: nothing to poll
     first.kill()
@@ -131,7 +143,7 @@ def test_a_death_is_seen_through_the_pidfd_and_a_restart_by_the_scan(service):
 def test_delays_and_quorum_in_virtual_time(service):
     one = service()
     selector = Poller()
-    watch = io_proc.ProcessWatch(spec(quorum=2, terminate_delay=0.5, fork_delay=0.3), selector, now=0.0)
+    watch = io_proc.ProcessWatch(service.spec(quorum=2, terminate_delay=0.5, fork_delay=0.3), selector, now=0.0)
     assert not watch.ok  # one process, quorum 2: failed from the start, no delay
     two = service()
     assert watch.poll(io_proc.RESCAN) is None  # quorum reached: fork_delay first
@@ -151,11 +163,11 @@ def test_quorum_max_and_zombies(service):
     selector = Poller()
     service()
     extra = service()
-    watch = io_proc.ProcessWatch(spec(quorum_max=1), selector, now=0.0)
+    watch = io_proc.ProcessWatch(service.spec(quorum_max=1), selector, now=0.0)
     assert not watch.ok and watch.count == 2
     extra.kill()  # not reaped: a zombie, which does not count
     time.sleep(0.1)
-    assert io_proc.scan(spec()) == {p for p in watch.fds if p != extra.pid}
+    assert io_proc.scan(service.spec()) == {p for p in watch.fds if p != extra.pid}
     assert watch.poll(io_proc.RESCAN) is True
     extra.wait()
     watch.close()
@@ -175,7 +187,7 @@ def test_a_dead_process_puts_the_instance_in_fault_by_name():
 def test_the_agent_runs_without_pidfd_by_scanning(service, monkeypatch):
     monkeypatch.delattr(os, "pidfd_open")
     proc = service()
-    watch = io_proc.ProcessWatch(spec(), Poller(), now=0.0)
+    watch = io_proc.ProcessWatch(service.spec(), Poller(), now=0.0)
     assert watch.ok and watch.deadline == pytest.approx(io_proc.RESCAN)  # always scanning
     proc.kill()
     proc.wait()
@@ -203,7 +215,7 @@ def test_a_killed_tracked_process_hands_the_vip_over_at_once(pair, service):
     from .test_interop import MARGIN, SKEW_100, stable_single_holder, wait_for  # noqa: PLC0415
 
     svc = service()
-    pair.start_agent("a", 150, track_process="havip-tp-svc")  # the agent sees the host's PIDs (no PID namespace)
+    pair.start_agent("a", 150, track_process=service.name)  # the agent sees the host's PIDs (no PID namespace)
     pair.start_agent("b", 100)
     stable_single_holder(pair, expected="a")
     start = time.monotonic()
@@ -231,7 +243,7 @@ def test_keepalived_track_process_needs_the_initial_network_namespace(pair, serv
     from .test_interop import wait_for  # noqa: PLC0415
 
     service()
-    pair.start_keepalived("a", 150, track_process="havip-tp-svc")
+    pair.start_keepalived("a", 150, track_process=service.name)
     assert wait_for(lambda: "quorum not achieved" in pair.log("keepalived-a.log"), timeout=10) is not None, \
         pair.log("keepalived-a.log")
     log = pair.log("keepalived-a.log")
