@@ -119,6 +119,61 @@ def test_the_receiver_stamps_arrivals_and_only_priority_zero_is_urgent(pair, how
     assert float(read_at) - arrivals[0] > 0.5  # read late, stamped early
 
 
+class PreemptedClocks:
+    """time.monotonic and time.time as a loaded machine gives them: the first wall read comes
+    ``delay`` after the monotonic read before it (the process lost the CPU in between), the next
+    reads are close together. The wall clock is the monotonic one plus ``WALL``."""
+
+    WALL = 1_000_000.0
+
+    def __init__(self, start, delay):
+        self.now, self.delays = start, [delay]
+
+    def monotonic(self):
+        self.now += 1e-6
+        return self.now
+
+    def time(self):
+        self.now += self.delays.pop() if self.delays else 1e-6
+        return self.now + self.WALL
+
+
+class StampedSocket:
+    """A socket whose queue holds packets with the kernel's SO_TIMESTAMPNS stamps (wall clock)."""
+
+    def __init__(self, stamps):
+        import socket  # noqa: PLC0415
+
+        from havip_vrrp import io_socket  # noqa: PLC0415
+
+        self.queue = [(b"advert", [(socket.SOL_SOCKET, io_socket.SO_TIMESTAMPNS,
+                                    io_socket._TIMESPEC.pack(int(t), round(t % 1 * 1e9)))], 0, None)
+                      for t in stamps]
+
+    def recvmsg(self, _size, _ancillary):
+        if not self.queue:
+            raise BlockingIOError
+        return self.queue.pop(0)
+
+
+def test_a_preemption_between_the_clock_reads_does_not_move_arrivals_earlier(monkeypatch):
+    """CI (stop 20's submission): a packet was stamped 77 us before it was sent. read_all moves the
+    kernel's wall-clock stamps to the monotonic clock by their difference, and read that difference
+    as time.time() - time.monotonic() once: a preemption between the two reads made it too large by
+    the delay, and every arrival of the batch too early by as much (an earlier Master_Down_Timer).
+    Now the wall clock is read between two monotonic reads, and a split triple is read again."""
+    from havip_vrrp import io_socket  # noqa: PLC0415
+
+    arrived = [99.9, 99.95]  # monotonic times of arrival, read at about 100.0
+    clocks = PreemptedClocks(100.0, delay=0.0008)
+    monkeypatch.setattr(io_socket, "time", clocks)
+    receiver = object.__new__(io_socket.VrrpReceiver)
+    receiver.sock = StampedSocket([t + clocks.WALL for t in arrived])
+    receiver._queued, receiver.last_read = None, 99.0  # read until the queue is empty
+    stamps = [when for _data, when in receiver.read_all()]
+    assert stamps == pytest.approx(arrived, abs=20e-6), stamps  # 0.8 ms early before the fix
+
+
 def test_a_batch_sets_the_master_down_timer_from_the_last_arrival(monkeypatch):
     """In process, virtual time: three adverts that arrived at 1.0, 1.1 and 1.2 s but are read at
     1.35 s set the Master_Down_Timer as if each had been read when it came (1.2 s + interval)."""
