@@ -12,6 +12,7 @@ import subprocess
 import time
 from pathlib import Path
 
+import jinja2
 import pytest
 import yaml
 
@@ -28,21 +29,25 @@ def task_vars():
     return task["vars"]
 
 
-def run(tmp_path: Path, first: str, lists_age_minutes: int, apt_fails: bool = False):
-    """The script with `first` as the first offer; returns (exit status, stdout, apt-get's calls)."""
+def run(tmp_path: Path, first: str, lists_age_minutes: int, apt_fails: bool = False,
+        stamp_age_minutes: int | None = None):
+    """The script with `first` as the first offer; returns (exit status, stdout, apt-get's calls).
+    ``stamp_age_minutes``: the age of apt's update-success stamp, None for no stamp."""
     variables = task_vars()
-    script = variables["_script"].replace("{{ _refreshed }}", variables["_refreshed"])
-    assert "{{" not in script
+    script = jinja2.Environment(undefined=jinja2.StrictUndefined).from_string(variables["_script"]).render(
+        _refreshed=variables["_refreshed"])  # as Ansible templates the task's vars (one variable)
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir(exist_ok=True)
     calls = tmp_path / "apt-get.calls"
     (bin_dir / "apt-get").write_text(f'#!/bin/sh\necho "$*" >> {calls}\nexit {1 if apt_fails else 0}\n')
     (bin_dir / "apt-get").chmod(0o755)
-    stamp = int(time.time()) - lists_age_minutes * 60
+    now = int(time.time())
+    stamp = "" if stamp_age_minutes is None else (
+        'mkdir /var/lib/apt/periodic && touch -d "@$1" /var/lib/apt/periodic/update-success-stamp && ')
     proc = subprocess.run(
         ["unshare", "--mount", "--propagation", "private", "sh", "-c",
-         'mount -t tmpfs none /var/lib/apt && mkdir /var/lib/apt/lists && touch -d "@$0" /var/lib/apt/lists'
-         ' && exec "$@"', str(stamp),
+         'mount -t tmpfs none /var/lib/apt && mkdir /var/lib/apt/lists && touch -d "@$0" /var/lib/apt/lists && '
+         + stamp + 'shift && exec "$@"', str(now - lists_age_minutes * 60), str(now - (stamp_age_minutes or 0) * 60),
          "sh", "-c", script, "sh", first, "echo", "Candidate: 2.2.7"],
         check=False, capture_output=True, text=True, timeout=30,
         env={**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}"})
@@ -72,3 +77,13 @@ def test_a_failed_refresh_fails_the_task_without_asking(tmp_path):
     assert rc == 1
     assert calls == ["update -qq"]
     assert "Candidate" not in out
+
+
+def test_the_update_success_stamp_is_the_age_when_apt_keeps_one(tmp_path):
+    # apt's periodic stamp says when the lists were last refreshed successfully; a lists directory
+    # touched since (a failed update, a package install) does not make them fresh.
+    rc, _out, calls = run(tmp_path, "2.0.1", lists_age_minutes=1, stamp_age_minutes=61)
+    assert (rc, calls) == (0, ["update -qq"])
+    (tmp_path / "young").mkdir()
+    rc, _out, calls = run(tmp_path / "young", "2.0.1", lists_age_minutes=61, stamp_age_minutes=30)
+    assert (rc, calls) == (0, [])
