@@ -2,9 +2,9 @@
 agent's metrics port (issue 13: one idle connection used to freeze the agent's loop for 0.5 s).
 
 The two scripts run inside a node (a lab container or a test's network namespace) with the node's
-own python3: CAPTURE timestamps every VRRP packet from one source, HOLD keeps N connections to the
+own python3: CAPTURE stamps every VRRP packet from one source as it arrives, HOLD keeps N connections to the
 metrics port open, half idle and half sending a request one byte at a time, reopening any the
-agent closes. Used by `make bench` (lab/bench/__main__.py) and tests/unit/agent/test_hostile.py.
+agent closes. Used by `make bench` (lab/bench/__main__.py), tests/unit/agent/test_hostile.py and test_interop.py.
 """
 
 from __future__ import annotations
@@ -13,24 +13,38 @@ import itertools
 import subprocess
 import time
 
-# argv: seconds, source address ("" for any). Prints "ready", then the timestamps.
+# argv: seconds (0: until stopped by a signal), source address ("" for any). Prints "ready", then one
+# line per VRRP packet from that source: its source address and the kernel's arrival stamp (SO_TIMESTAMPNS,
+# the wall clock), each line flushed, so that a capture stopped by a signal has printed all it saw. The
+# kernel's stamp, not the time the capture read the packet: its own scheduling on a loaded machine must
+# not show up as a gap (or hide one) in the sender's pace.
 CAPTURE = """
-import socket, sys, time
+import socket, struct, sys, time
 sock = socket.socket(socket.AF_INET, socket.SOCK_RAW, 112)
+sock.setsockopt(socket.SOL_SOCKET, 35, 1)  # SO_TIMESTAMPNS (asm-generic/socket.h)
 sock.settimeout(0.2)
-src = socket.inet_aton(sys.argv[2]) if sys.argv[2] else None
-end = time.monotonic() + float(sys.argv[1])
+src = sys.argv[2]
+end = time.monotonic() + float(sys.argv[1]) if float(sys.argv[1]) else float("inf")
 print("ready", flush=True)
-stamps = []
 while time.monotonic() < end:
     try:
-        packet = sock.recv(2048)
+        _data, ancdata, _flags, addr = sock.recvmsg(2048, 64)
     except socket.timeout:
         continue
-    if src is None or packet[12:16] == src:
-        stamps.append(time.monotonic())
-print(" ".join("%.6f" % t for t in stamps), flush=True)
+    for level, kind, value in ancdata:
+        if level == socket.SOL_SOCKET and kind == 35 and (not src or addr[0] == src):
+            print(addr[0], "%d.%09d" % struct.unpack("qq", value[:16]), flush=True)
 """
+
+
+def arrivals(out: str) -> dict[str, list[float]]:
+    """CAPTURE's output (after "ready"): the arrival stamps per source address, in order."""
+    seen: dict[str, list[float]] = {}
+    for line in out.splitlines():
+        source, stamp = line.split()
+        seen.setdefault(source, []).append(float(stamp))
+    return seen
+
 
 # argv: port, connections, seconds. Prints how many connections it opened in all.
 HOLD = """
@@ -73,7 +87,7 @@ def measure(capture_cmd: list[str], hold_cmd: list[str] | None, seconds: float, 
                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     out, err = capture.communicate(timeout=seconds + 60)
     opened = int(holder.communicate(timeout=60)[0].strip() or 0) if holder else 0
-    stamps = [float(x) for x in out.split()]
+    stamps = sorted(stamp for stamps in arrivals(out).values() for stamp in stamps)
     if len(stamps) < 2:
         raise RuntimeError(f"fewer than two adverts captured in {seconds} s: {err}")
     gaps = sorted(b - a for a, b in itertools.pairwise(stamps))

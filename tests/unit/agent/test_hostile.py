@@ -18,13 +18,10 @@ from havip_vrrp import daemon, status
 from havip_vrrp.config import parse
 from havip_vrrp.machine import State
 
+from lab.bench import advert_gap
+
 from .test_config import GUIDE_PRIMARY
 from .test_interop import AGENT_DIR, AGENT_PYTHON, stable_single_holder, wait_for
-
-ROOT = pathlib.Path(__file__).resolve().parents[3]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-from lab.bench import advert_gap  # noqa: E402 - needs the checkout on sys.path
 
 needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="needs root (network namespaces, raw sockets)")
 

@@ -16,6 +16,8 @@ import time
 
 import pytest
 
+from lab.bench import advert_gap
+
 KEEPALIVED = "/usr/sbin/keepalived"
 AGENT_DIR = pathlib.Path(__file__).resolve().parents[3] / "roles" / "vrrp_agent" / "files"
 IP_A, IP_B, VIP = "172.16.16.5", "172.16.16.6", "172.16.16.12"
@@ -137,23 +139,9 @@ class Pair:
 
 
 # Prints "<source> <kernel arrival time, CLOCK_REALTIME>" for each VRRP packet its namespace receives.
-SNIFFER = """
-import socket, struct
-sock = socket.socket(socket.AF_INET, socket.SOCK_RAW, 112)
-sock.setsockopt(socket.SOL_SOCKET, 35, 1)  # SO_TIMESTAMPNS
-print("ready", flush=True)
-while True:
-    data, ancdata, _flags, addr = sock.recvmsg(2048, 64)
-    for level, kind, value in ancdata:
-        if level == socket.SOL_SOCKET and kind == 35:
-            sec, nsec = struct.unpack("qq", value[:16])
-            print(addr[0], sec + nsec / 1e9, flush=True)
-"""
-
-
 def sniff(pair, side):
-    """A VRRP sniffer in ``side``'s namespace (see SNIFFER); stop it with stop_sniffing."""
-    proc = subprocess.Popen(["ip", "netns", "exec", pair.ns[side], sys.executable, "-c", SNIFFER],
+    """lab/bench/advert_gap's CAPTURE in ``side``'s namespace, until stop_sniffing."""
+    proc = subprocess.Popen(["ip", "netns", "exec", pair.ns[side], sys.executable, "-c", advert_gap.CAPTURE, "0", ""],
                             stdout=subprocess.PIPE, text=True)
     pair.procs.append(proc)
     assert proc.stdout.readline().strip() == "ready"
@@ -161,14 +149,10 @@ def sniff(pair, side):
 
 
 def stop_sniffing(proc):
-    """The arrival times the sniffer saw, per source address."""
+    """The arrival times the sniffer saw (the kernel's stamps, wall clock), per source address."""
     proc.terminate()
     out, _err = proc.communicate(timeout=10)
-    seen = {}
-    for line in out.splitlines():
-        source, stamp = line.split()
-        seen.setdefault(source, []).append(float(stamp))
-    return seen
+    return advert_gap.arrivals(out)
 
 
 def wait_for(predicate, timeout, step=0.01):
