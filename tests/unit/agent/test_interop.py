@@ -138,7 +138,6 @@ class Pair:
         return path.read_text() if path.exists() else ""
 
 
-# Prints "<source> <kernel arrival time, CLOCK_REALTIME>" for each VRRP packet its namespace receives.
 def sniff(pair, side):
     """lab/bench/advert_gap's CAPTURE in ``side``'s namespace, until stop_sniffing."""
     proc = subprocess.Popen(["ip", "netns", "exec", pair.ns[side], sys.executable, "-c", advert_gap.CAPTURE, "0", ""],
