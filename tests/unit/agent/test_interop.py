@@ -16,7 +16,7 @@ import time
 
 import pytest
 
-from lab.bench import advert_gap
+from . import vrrp_capture
 
 KEEPALIVED = "/usr/sbin/keepalived"
 AGENT_DIR = pathlib.Path(__file__).resolve().parents[3] / "roles" / "vrrp_agent" / "files"
@@ -139,8 +139,8 @@ class Pair:
 
 
 def sniff(pair, side):
-    """lab/bench/advert_gap's CAPTURE in ``side``'s namespace, until stop_sniffing."""
-    proc = subprocess.Popen(["ip", "netns", "exec", pair.ns[side], sys.executable, "-c", advert_gap.CAPTURE, "0", ""],
+    """vrrp_capture.CAPTURE in ``side``'s namespace, until stop_sniffing."""
+    proc = subprocess.Popen(["ip", "netns", "exec", pair.ns[side], sys.executable, "-c", vrrp_capture.CAPTURE, "0", ""],
                             stdout=subprocess.PIPE, text=True)
     pair.procs.append(proc)
     assert proc.stdout.readline().strip() == "ready"
@@ -151,7 +151,7 @@ def stop_sniffing(proc):
     """The arrival times the sniffer saw (the kernel's stamps, wall clock), per source address."""
     proc.terminate()
     out, _err = proc.communicate(timeout=10)
-    return advert_gap.arrivals(out)
+    return vrrp_capture.arrivals(out)
 
 
 def wait_for(predicate, timeout, step=0.01):
