@@ -58,7 +58,7 @@ def measure(capture_cmd: list[str], hold_cmd: list[str] | None, seconds: float, 
                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     out, err = capture.communicate(timeout=seconds + 60)
     opened = int(holder.communicate(timeout=60)[0].strip() or 0) if holder else 0
-    stamps = sorted(stamp for stamps in arrivals(out).values() for stamp in stamps)
+    stamps = sorted(stamp for per_source in arrivals(out).values() for stamp in per_source)
     if len(stamps) < 2:
         raise RuntimeError(f"fewer than two adverts captured in {seconds} s: {err}")
     gaps = sorted(b - a for a, b in itertools.pairwise(stamps))

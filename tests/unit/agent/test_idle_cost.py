@@ -6,11 +6,13 @@ cheaper loop must not change who is master, or when.
 The namespace tests need root (as test_interop.py); the in-process ones run anywhere."""
 
 import os
+import socket
 import subprocess
 import sys
 import time
 
 import pytest
+from havip_vrrp import io_socket
 from havip_vrrp.machine import State
 from havip_vrrp.packets import VrrpV2Advert
 
@@ -142,10 +144,6 @@ class StampedSocket:
     """A socket whose queue holds packets with the kernel's SO_TIMESTAMPNS stamps (wall clock)."""
 
     def __init__(self, stamps):
-        import socket  # noqa: PLC0415
-
-        from havip_vrrp import io_socket  # noqa: PLC0415
-
         self.queue = [(b"advert", [(socket.SOL_SOCKET, io_socket.SO_TIMESTAMPNS,
                                     io_socket._TIMESPEC.pack(int(t), round(t % 1 * 1e9)))], 0, None)
                       for t in stamps]
@@ -162,8 +160,6 @@ def test_a_preemption_between_the_clock_reads_does_not_move_arrivals_earlier(mon
     as time.time() - time.monotonic() once: a preemption between the two reads made it too large by
     the delay, and every arrival of the batch too early by as much (an earlier Master_Down_Timer).
     Now the wall clock is read between two monotonic reads, and a split triple is read again."""
-    from havip_vrrp import io_socket  # noqa: PLC0415
-
     arrived = [99.9, 99.95]  # monotonic times of arrival, read at about 100.0
     clocks = PreemptedClocks(100.0, delay=0.0008)
     monkeypatch.setattr(io_socket, "time", clocks)
@@ -195,7 +191,6 @@ def test_a_batch_sets_the_master_down_timer_from_the_last_arrival(monkeypatch):
 def test_only_instances_that_must_answer_every_advert_watch_their_socket(monkeypatch):
     """The rule of _watch_receivers: a MASTER (or one not started) watches its interface's VRRP
     socket; BACKUP and FAULT read it in batches."""
-    import socket  # noqa: PLC0415
 
     class Batchable:  # a VrrpReceiver whose kernel gave stamps and the urgent filter
         batchable = True
