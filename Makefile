@@ -104,11 +104,11 @@ awx: venv image collection
 # Static checks and unit tests run side by side; Molecule (then the AWX job, on its own lab) runs
 # alone afterwards, so that the failover timings it asserts are not disturbed by a loaded CPU.
 # Each phase prints its wall time: the budget is 60 minutes on CI's 2 cores.
+timed = start=$$(date +%s); $(2) && echo "make test: $(1) took $$(( $$(date +%s) - start )) s"
 test: setup
-	@start=$$(date +%s); $(MAKE) -j3 --output-sync=target ruff ansible-lint sanity unit integration ship compat \
-	  && echo "make test: static checks and unit tests took $$(( $$(date +%s) - start )) s"
-	@start=$$(date +%s); $(MAKE) molecule && echo "make test: Molecule took $$(( $$(date +%s) - start )) s"
-	@start=$$(date +%s); $(MAKE) awx && echo "make test: the AWX job took $$(( $$(date +%s) - start )) s"
+	@$(call timed,static checks and unit tests,$(MAKE) -j3 --output-sync=target ruff ansible-lint sanity unit integration ship compat)
+	@$(call timed,Molecule,$(MAKE) molecule)
+	@$(call timed,the AWX job,$(MAKE) awx)
 
 # --- benchmarks (not part of `make test`: timings are measured, not asserted) ---------------------
 # Failover outage per daemon, advert_int and failure kind, and converge times, on a fresh lab:
