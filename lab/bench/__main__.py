@@ -45,7 +45,7 @@ from pathlib import Path
 
 import yaml
 
-from lab.bench import advert_gap, health_netns, report, roles
+from lab.bench import advert_gap, health_netns, page_cost, report, roles
 from lab.bench.report import vrrp_version
 from lab.emulator.admin import AdminClient
 
@@ -207,7 +207,8 @@ def cost(daemon: str, advert: float, args: argparse.Namespace, idle: list[dict],
     tag = f"{daemon}-a{advert:g}"
     if args.idle:
         usage = idle_usage(daemon, args.idle, args.idle_samples)
-        usage.update(advert_int=advert, vrrp_version=vrrp_version(advert))
+        # The machine's regime right after (page_cost.py): the same code's ratio moves with it.
+        usage.update(advert_int=advert, vrrp_version=vrrp_version(advert), machine=page_cost.measure(advert))
         idle.append(usage)
         print(f"bench: {tag}: idle {usage['seconds']} s: {usage['nodes']}, both nodes {usage['total']}")
     if args.gap:

@@ -3,7 +3,11 @@ without the Docker lab: each daemon pair runs in two network namespaces joined b
 (tests/unit/agent/test_interop.Pair: unicast, the guide's PASS authentication at 1 s, VRRPv3 at
 0.1 s), all pairs at once, so that the machine's load weighs on each alike. CPU time is the
 scheduler's own (/proc/PID/task/TID/schedstat, nanoseconds), over --samples samples of
---seconds each; the report gives the median and range per role and for both nodes together.
+--seconds each; the report gives the median and range per role and for both nodes together, the
+pages of its own each daemon then touches in a second, and the machine's cost of a page touched
+after an idle spell, measured beside the daemons (page_cost.py: the same code's ratio moves with
+it). Several agent refs in one run share the interpreter's pages: the first started pays most for
+them, so compare two refs in separate runs taken in turn (A B A B) when the page cost is high.
 
 With --failover N it then measures, N times per agent ref and signal, how long the backup takes
 to hold the VIP after the master gets SIGKILL (the Master_Down_Timer path) or SIGTERM (priority 0,
@@ -29,6 +33,8 @@ import tarfile
 import tempfile
 import time
 from pathlib import Path
+
+from lab.bench import page_cost
 
 ROOT = Path(__file__).resolve().parents[2]
 AGENT_SOURCES = "roles/vrrp_agent/files/havip_vrrp"
@@ -154,10 +160,22 @@ def _median_range(values: list, digits: int) -> str:
     return f"{statistics.median(values):.{digits}f} ({min(values):.{digits}f}-{max(values):.{digits}f})"
 
 
-def report(pairs: list, cpu: dict) -> None:
+def touched(pairs: list) -> dict:
+    """{id(pair): [pages of its own each daemon touched in 1 s, master then backup]}, all at once."""
+    daemons = [(pair, d) for pair in pairs for d in pair.daemons]
+    counts = page_cost.pages_touched_each([_processes(d.pid) for _pair, d in daemons])
+    result: dict = {id(p): [] for p in pairs}
+    for (pair, _daemon), count in zip(daemons, counts, strict=True):
+        result[id(pair)].append(f"{count['text']}+{count['data']}")
+    return result
+
+
+def report(pairs: list, cpu: dict, pages: dict | None = None) -> None:
+    """The table; ``pages``: touched()'s answer, a column of its own."""
     print("| daemon | master | backup | both nodes | x Keepalived's | x Keepalived's, per sample: median (min-max) "
-          "| RSS master, backup (KiB) | VIP holders |")
-    print("|---|---|---|---|---|---|---|---|")
+          "| RSS master, backup (KiB) | VIP holders |" + (" own pages touched in 1 s, master, backup (text+data) |"
+                                                          if pages else ""))
+    print("|---|---|---|---|---|---|---|---|" + ("---|" if pages else ""))
     base = cpu[id(pairs[0])]["both"]
     for pair in pairs:
         figures = cpu[id(pair)]
@@ -168,7 +186,8 @@ def report(pairs: list, cpu: dict) -> None:
         per_sample = _median_range(ratios, 2) if ratios else "-"
         rss = ", ".join(str(rss_kib(d.pid)) for d in pair.daemons)
         holders = ",".join(pair.holders())
-        print(f"| {pair.label} | {' | '.join(cells)} | {ratio:.2f} | {per_sample} | {rss} | {holders} |")
+        own = f" {', '.join(pages[id(pair)])} |" if pages else ""
+        print(f"| {pair.label} | {' | '.join(cells)} | {ratio:.2f} | {per_sample} | {rss} | {holders} |{own}")
 
 
 def main() -> int:
@@ -193,10 +212,13 @@ def main() -> int:
         if args.cpu is not None:
             pin(pairs, args.cpu)
         cpu = sample(pairs, args.samples, args.seconds)
+        pages = touched(pairs)
+        machine = page_cost.measure(args.advert, args.cpu)  # beside the daemons, on their CPU
         pinned = "" if args.cpu is None else f", every daemon on CPU {args.cpu}"
         print(f"advert_int {args.advert:g} s (VRRPv{version}), {args.samples} x {args.seconds:g} s{pinned}, "
               "idle CPU in % of a core: median (min-max)")
-        report(pairs, cpu)
+        report(pairs, cpu, pages)
+        print(f"\n{page_cost.describe(machine)}")
     finally:
         for pair in pairs:
             pair.close()

@@ -13,6 +13,8 @@ import statistics
 import sys
 from pathlib import Path
 
+from lab.bench import page_cost
+
 # The collection as `make collection` links it: the bench times with the collection's own formula.
 _COLLECTIONS = Path(__file__).resolve().parents[2] / "build" / "collections"
 if str(_COLLECTIONS) not in sys.path:
@@ -171,6 +173,11 @@ def idle_tables(idle: list[dict]) -> list[str]:
             ratio = f"{usage['total']['cpu_percent'] / base['total']['cpu_percent']:.2f}"
             extra = str(per_node - base["total"]["rss_kib"] // max(1, len(base["nodes"])))
         lines.append(f"| {advert} | {usage['daemon']} | {_spread(usage['total'])} | {ratio} | {per_node} | {extra} |")
+    machine = [u for u in totals if "machine" in u]
+    if machine:
+        lines.append("")
+        lines += [f"- after {u['daemon']} at {advert_label(u.get('advert_int', 1), u.get('vrrp_version', 2))}: "
+                  f"{page_cost.describe(u['machine'])}" for u in machine]
     return lines
 
 

@@ -129,8 +129,13 @@ def test_idle_cost_side_by_side_with_samples_and_an_agent_from_a_git_ref(tmp_pat
     idle = [usage("keepalived", [(0.05, 0.1, 0.2), (0.02, 0.05, 0.1)], 14000),
             usage("agent", [(0.1, 0.15, 0.3), (0.02, 0.04, 0.05)], 15000),
             usage("agent@main", [(0.2, 0.3, 0.4), (0.2, 0.25, 0.3)], 15500)]
+    # The machine's regime after each (page_cost.measure): read beside the ratios.
+    idle[1]["machine"] = {"sleep_s": 0.1, "page_us": 9.5, "page_in_huge_us": 0.6, "python_wakeup_us": 1200.0}
     report.write(tmp_path, [], [], "make bench", idle=idle)
     table = (tmp_path / "report.md").read_text()
+    assert ("- after agent at 0.1 (VRRPv3): this machine then: a 4 KiB page first touched after 0.1 s idle cost "
+            "9.5 us of CPU, 0.6 us inside 2 MiB pages; a bare CPython wake-up (epoll, 0.1 s) 1200.0 us") in table
+    assert "after keepalived" not in table
     assert "| agent | 0.1 (VRRPv3) | havip-node1 (master) | 0.15 (0.1-0.3) | 15000 | 6 x 10 |" in table
     assert "| 0.1 (VRRPv3) | keepalived | 0.15 (0.07-0.3) | 1.00 | 14000 | 0 |" in table
     assert "| 0.1 (VRRPv3) | agent | 0.19 (0.12-0.35) | 1.27 | 15000 | 1000 |" in table

@@ -39,3 +39,16 @@ def test_the_per_sample_ratios_show_their_spread(capsys):
     row = next(line.split(" | ") for line in capsys.readouterr().out.splitlines() if line.startswith("| agent"))
     assert row[4] == "1.50"  # 0.3 / 0.2
     assert row[5] == "1.50 (0.50-3.00)"  # 3.0, 1.5, 0.5
+
+
+def test_each_daemon_s_own_pages_touched_get_a_column(capsys):
+    """The pages each daemon touched in a second (page_cost.pages_touched_each: its program's text
+    and its data), master then backup: a figure that does not move with the machine."""
+    keepalived, agent = _pair("keepalived"), _pair("agent")
+    cpu = {id(p): {"master": [0.1], "backup": [0.1], "both": [0.2]} for p in (keepalived, agent)}
+    pages = {id(keepalived): ["16+13", "16+13"], id(agent): ["99+76", "181+120"]}
+    idle_netns.report([keepalived, agent], cpu, pages)
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].endswith("| own pages touched in 1 s, master, backup (text+data) |")
+    assert lines[1].count("|") == lines[0].count("|")
+    assert next(line for line in lines if line.startswith("| agent")).endswith("| a | 99+76, 181+120 |")
