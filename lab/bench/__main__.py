@@ -7,9 +7,11 @@ way (graceful stop, killed container, failing health check, link down) --reps ti
 to build/bench/: report.json (every sample), report.md (the table), outage.png (the chart).
 
 For advert_int 1 s and 0.1 s it also samples each daemon's idle CPU and RSS (--idle seconds in
---idle-samples samples: median and range) and the master's advert gap seen by the backup while
-100 idle and slow clients hold the agent's metrics port (--gap seconds; Keepalived has no metrics
-port, its gap is measured as it is).
+--idle-samples samples: median and range), then the machine's cost of a page touched after an idle
+spell (page_cost.py: the daemons are sampled one after the other, and a ratio taken across two
+regimes says little), and the master's advert gap seen by the backup while 100 idle and slow
+clients hold the agent's metrics port (--gap seconds; Keepalived has no metrics port, its gap is
+measured as it is).
 
 --parts health (in the default parts; alone: BENCH_ARGS="--parts health", no Docker lab) measures the
 health drill without the lab, the script check beside track_process for Keepalived and the agent at
