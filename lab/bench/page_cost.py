@@ -3,8 +3,8 @@
 the same code).
 
 On the lab's VM (2026-12-02) a process woken after 0.1 s of sleep paid for each 4 KiB page it
-then touched far more than a cache miss: 9-13 us a page with the CPU otherwise idle, 0.8-1.5 us
-with the daemons waking on the same CPU, against 0.01-0.3 us after a 1 ms sleep and about 0.5-1.5
+then touched far more than a cache miss: 9-15 us a page with the CPU otherwise idle, 0.5-2.6 us
+with the daemons waking on the same CPU, against 0.01-0.3 us after a 1 ms sleep and about 0.2-1.6
 us a page inside a 2 MiB transparent huge page (so the cost goes with page mappings, TLB and
 page-table walks, not with the bytes; what the hypervisor does meanwhile is not visible from the
 guest). A wake-up then costs about in proportion to the distinct pages it touches, and a CPython
@@ -48,7 +48,7 @@ def _on_cpu(cpu: int | None) -> Iterator[None]:
 
 def _region(pages: int, huge: bool) -> mmap.mmap:
     """An anonymous region of ``pages`` 4 KiB pages (in 2 MiB transparent huge pages when ``huge``
-    and the kernel gives them; the caller checks with huge_backed), every page written once."""
+    and the kernel gives them; the caller checks with _huge_kib), every page written once."""
     size = pages * PAGE
     if huge:
         size = -(-size // HUGE) * HUGE + HUGE  # room to start the pages on a 2 MiB boundary
@@ -60,12 +60,17 @@ def _region(pages: int, huge: bool) -> mmap.mmap:
     return region
 
 
-def huge_backed() -> bool:
-    """Whether this process holds any transparent huge page (after _region(huge=True))."""
-    for line in Path("/proc/self/smaps_rollup").read_text().splitlines():
-        if line.startswith("AnonHugePages:"):
-            return int(line.split()[1]) > 0
-    return False
+def _huge_kib(address: int) -> int:
+    """KiB of transparent huge pages in this process's mapping that holds ``address``."""
+    inside = False
+    for line in Path("/proc/self/smaps").read_text().splitlines():
+        fields = line.split()
+        if fields and "-" in fields[0] and len(fields) >= 5 and ":" in fields[3]:  # a mapping's header
+            low, high = (int(bound, 16) for bound in fields[0].split("-"))
+            inside = low <= address < high
+        elif inside and fields and fields[0] == "AnonHugePages:":
+            return int(fields[1])
+    return 0
 
 
 def touch_cost(sleep: float, pages: int = 256, rounds: int = 8, *, huge: bool = False) -> float | None:
@@ -75,11 +80,12 @@ def touch_cost(sleep: float, pages: int = 256, rounds: int = 8, *, huge: bool = 
     gave none."""
     region = _region(pages, huge)
     view = memoryview(region)
-    start = (-_address(region)) % HUGE if huge else 0
+    address = _address(region) if huge else 0
+    start = (-address) % HUGE
     offsets = range(start, start + pages * PAGE, PAGE)
     costs = []
     try:
-        if huge and not huge_backed():
+        if huge and not _huge_kib(address):
             return None
         for _unused in range(rounds):
             time.sleep(sleep)

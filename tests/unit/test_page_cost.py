@@ -7,11 +7,10 @@ import math
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pytest
 
-from lab.bench import page_cost
+from lab.bench import idle_netns, page_cost
 
 SMAPS = """\
 55d0c0000000-55d0c0100000 r-xp 00001000 fe:00 1234                       /usr/bin/python3.11
@@ -55,15 +54,11 @@ def _child(code: str) -> subprocess.Popen:
 
 def _asleep(pid: int) -> None:
     """Until ``pid`` has spent 0.3 s without CPU time (past its last bytecodes, into its sleep)."""
-    def cpu() -> int:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return int(fields[11]) + int(fields[12])  # utime, stime
-
     deadline = time.monotonic() + 20
-    last = cpu()
+    last = idle_netns.cpu_ns(pid)
     while time.monotonic() < deadline:
         time.sleep(0.3)
-        now = cpu()
+        now = idle_netns.cpu_ns(pid)
         if now == last:
             return
         last = now
