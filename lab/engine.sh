@@ -3,6 +3,8 @@
 # install docker.io from Debian's packages if dockerd is missing, start dockerd in the background,
 # and wait until `docker info` answers. Says clearly what is missing when it cannot.
 set -euo pipefail
+# shellcheck source=lab/apt-get.sh
+. "$(dirname "$0")/apt-get.sh"
 
 if docker info >/dev/null 2>&1; then
     exit 0
@@ -18,8 +20,8 @@ if ! command -v dockerd >/dev/null 2>&1; then
     fi
     echo "lab/engine: installing docker.io (Debian package)" >&2
     export DEBIAN_FRONTEND=noninteractive
-    apt-get update -q >/dev/null
-    apt-get install -y -q docker.io >/dev/null
+    apt_get update -q
+    apt_get install -y -q docker.io
 fi
 if ! command -v docker >/dev/null 2>&1; then
     echo "lab/engine: docker client missing after install" >&2

@@ -7,6 +7,8 @@
 #   nftables    the agent's hostile-conditions test lowers the TTL of unicast adverts on a path
 # Installed without starting any service: a temporary policy-rc.d forbids service starts.
 set -euo pipefail
+# shellcheck source=lab/apt-get.sh
+. "$(dirname "$0")/apt-get.sh"
 missing=()
 [ -x /usr/sbin/keepalived ] || missing+=(keepalived)
 command -v shellcheck >/dev/null 2>&1 || missing+=(shellcheck)
@@ -27,6 +29,6 @@ if [ ! -e "$policy" ]; then
 fi
 trap '[ -n "$created" ] && rm -f "$policy"' EXIT
 export DEBIAN_FRONTEND=noninteractive
-apt-get update -q >/dev/null
-apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
+apt_get update -q
+apt_get install -y -q --no-install-recommends "${missing[@]}"
 echo "lab/host-tools: installed ${missing[*]}" >&2
