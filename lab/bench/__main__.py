@@ -18,6 +18,14 @@ health drill without the lab, the script check beside track_process for Keepaliv
 advert_int 1 and 0.1 (lab/bench/health_netns.py: the master in the host's own network namespace,
 where Keepalived's track_process works; needs root and make host-tools), --reps runs each.
 
+--parts idle (in the default parts; alone: BENCH_ARGS="--parts idle", no Docker lab) measures the idle cost
+side by side at the same time (lab/bench/idle_netns.py): Keepalived's pair and each agent's (agent@REF: REF's),
+each in two network namespaces, all pinned to the last CPU, at advert_int 1 and 0.1 (those of --adverts up
+to 1), --idle seconds in --idle-samples samples; with each daemon's own pages touched in a second and the
+machine's page cost. The lab's idle figures above are taken one daemon after the other, across regimes;
+these are taken in the same seconds, and the per-sample ratio to Keepalived's is the figure to compare.
+Needs root and make host-tools.
+
 --parts roles (alone: BENCH_ARGS="--parts roles --reps 3") measures the cost of a role run instead
 (lab/bench/roles.py): the keepalived role alone, previous (--prev-ref) beside current, first converge
 and reruns, with task results and module calls per node; and site.yml reruns with each daemon.
@@ -26,7 +34,7 @@ A daemon named ``agent@REF`` is the agent whose code is the one at git REF (e.g.
 the lab converges with this checkout's role, then the package on the nodes is replaced by REF's
 and restarted, so that one run measures the agent before and after a change side by side.
 
-Usage: python3 -m lab.bench [--parts drills,health,roles] [--reps 5] [--daemons keepalived,agent[,agent@REF]]
+Usage: python3 -m lab.bench [--parts drills,health,idle,roles] [--reps 5] [--daemons keepalived,agent[,agent@REF]]
                             [--adverts 5,1,0.1] [--kinds stop,kill,health,link] [--keep-lab] [--idle 60]
                             [--idle-samples 6] [--gap 20] [--prev-ref 827fbdc]
 """
@@ -47,7 +55,7 @@ from pathlib import Path
 
 import yaml
 
-from lab.bench import advert_gap, health_netns, page_cost, report, roles
+from lab.bench import advert_gap, health_netns, idle_netns, page_cost, report, roles
 from lab.bench.report import vrrp_version
 from lab.emulator.admin import AdminClient
 
@@ -244,7 +252,7 @@ def converge_config(daemon: str, advert: float, extra: Path, log_prefix: Path) -
             "api_mutating_second": calls2["mutating"]}
 
 
-PARTS = ("drills", "health", "roles")
+PARTS = ("drills", "health", "idle", "roles")
 
 
 def bench_parts(text: str) -> list[str]:
@@ -270,8 +278,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--gap", type=int, default=20,
                         help="seconds of advert gap capture per daemon, with 100 metrics connections held (0: none)")
     parser.add_argument("--out", default=str(OUT), help="report directory")
-    parser.add_argument("--parts", default="drills,health", type=bench_parts,
-                        help="drills (converge, drills, idle cost), health (without the lab) and/or roles")
+    parser.add_argument("--parts", default="drills,health,idle", type=bench_parts,
+                        help="drills (converge, drills, idle cost), health and idle (without the lab) and/or roles")
     parser.add_argument("--prev-ref", default="827fbdc", help="git ref of the previous roles (--parts roles)")
     return parser.parse_args()
 
@@ -283,26 +291,31 @@ def main() -> int:
 
     parts = args.parts
     health: list[dict] = []
-    if "health" in parts:  # first: without the lab, on a quiet machine
-        adverts = [a for a in (float(x) for x in args.adverts.split(",")) if a <= 1] or [1.0, 0.1]
+    netns_idle: list[dict] = []
+    # First, without the lab, on a quiet machine.
+    adverts = [a for a in (float(x) for x in args.adverts.split(",")) if a <= 1] or [1.0, 0.1]
+    if "idle" in parts and args.idle:
+        netns_idle = idle_netns.part(args.daemons.split(","), adverts, samples=args.idle_samples,
+                                     seconds=args.idle / args.idle_samples, out_dir=out_dir)
+    if "health" in parts:
         health = health_netns.part(args.reps, args.daemons.split(","), adverts, out_dir)
-        if not {"drills", "roles"} & set(parts):
-            report.write(out_dir, [], [], command, health=health)
-            print((out_dir / "report.md").read_text())
-            return 0 if all(s["passed"] for s in health) else 1
+    if not {"drills", "roles"} & set(parts):
+        report.write(out_dir, [], [], command, health=health, netns_idle=netns_idle)
+        print((out_dir / "report.md").read_text())
+        return 0 if all(s["passed"] for s in health) else 1
     lab = str(ROOT / "lab" / "lab.sh")
     if not args.keep_lab:
         subprocess.run([lab, "down"], check=True)
     subprocess.run([lab, "up"], check=True)
     try:
-        return with_lab(args, command, out_dir, health)
+        return with_lab(args, command, out_dir, health, netns_idle)
     finally:
         # A lab left up holds the emulator's port and makes `make awx`/`make demo` refuse to start.
         if not args.keep_lab:
             subprocess.run([lab, "down"], check=False)
 
 
-def with_lab(args, command: str, out_dir: Path, health: list) -> int:
+def with_lab(args, command: str, out_dir: Path, health: list, netns_idle: list) -> int:
     """The parts that need the lab (up when called)."""
     parts, logs = args.parts, out_dir / "logs"
     if "roles" in parts:
@@ -353,7 +366,8 @@ def with_lab(args, command: str, out_dir: Path, health: list) -> int:
                     samples.append(sample)
                     print(f"bench: {tag} {kind} #{rep}: outage {sample['outage_s']} s"
                           f"{'' if rc == 0 else ' (drill FAILED, see ' + str(logs) + ')'}")
-    result = report.write(out_dir, samples, converge, command, idle=idle, gaps=gaps, health=health)
+    result = report.write(out_dir, samples, converge, command, idle=idle, gaps=gaps, health=health,
+                          netns_idle=netns_idle)
     print((out_dir / "report.md").read_text())
     print(f"bench: {len(samples)} drills; report in {out_dir}/report.json, report.md, outage.png")
     return 0 if all(r["failed_runs"] == 0 for r in result["rows"] + result["health_rows"]) else 1

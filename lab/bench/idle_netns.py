@@ -22,9 +22,10 @@ Needs root and /usr/sbin/keepalived (make host-tools). Usage:
 from __future__ import annotations
 
 import argparse
-import math
+import json
 import os
 import random
+import shutil
 import signal
 import statistics
 import subprocess
@@ -34,7 +35,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from lab.bench import page_cost
+from lab.bench import page_cost, report
 
 ROOT = Path(__file__).resolve().parents[2]
 AGENT_SOURCES = "roles/vrrp_agent/files/havip_vrrp"
@@ -156,10 +157,6 @@ def sample(pairs: list, samples: int, seconds: float) -> dict:
     return cpu
 
 
-def _median_range(values: list, digits: int) -> str:
-    return f"{statistics.median(values):.{digits}f} ({min(values):.{digits}f}-{max(values):.{digits}f})"
-
-
 def touched(pairs: list) -> dict:
     """{id(pair): [pages of its own each daemon touched in 1 s, master then backup]}, all at once."""
     daemons = [(pair, d) for pair in pairs for d in pair.daemons]
@@ -170,24 +167,61 @@ def touched(pairs: list) -> dict:
     return result
 
 
-def report(pairs: list, cpu: dict, pages: dict | None = None) -> None:
-    """The table; ``pages``: touched()'s answer, a column of its own."""
-    print("| daemon | master | backup | both nodes | x Keepalived's | x Keepalived's, per sample: median (min-max) "
-          "| RSS master, backup (KiB) | VIP holders |" + (" own pages touched in 1 s, master, backup (text+data) |"
-                                                          if pages else ""))
-    print("|---|---|---|---|---|---|---|---|" + ("---|" if pages else ""))
-    base = cpu[id(pairs[0])]["both"]
-    for pair in pairs:
-        figures = cpu[id(pair)]
-        cells = [_median_range(v, 3) for v in figures.values()]
-        ratio = statistics.median(figures["both"]) / statistics.median(base) if statistics.median(base) else math.nan
-        # Each sample against Keepalived's in the same seconds: what loads the machine weighs on both.
-        ratios = [a / k for a, k in zip(figures["both"], base, strict=True) if k]
-        per_sample = _median_range(ratios, 2) if ratios else "-"
-        rss = ", ".join(str(rss_kib(d.pid)) for d in pair.daemons)
-        holders = ",".join(pair.holders())
-        own = f" {', '.join(pages[id(pair)])} |" if pages else ""
-        print(f"| {pair.label} | {' | '.join(cells)} | {ratio:.2f} | {per_sample} | {rss} | {holders} |{own}")
+def timing_of(advert: float) -> dict:
+    """test_interop.Pair's timing for ``advert``: VRRPv2 at whole seconds, else VRRPv3."""
+    version = 2 if advert >= 1 and advert == int(advert) else 3
+    return {"version": version, "advert_int": int(advert) if version == 2 else advert}
+
+
+def measure(directories: dict, advert: float, *, samples: int, seconds: float, cpu: int | None, work: Path) -> dict:
+    """Keepalived's pair, then one per agent label (``directories``' keys), all at once: the record
+    report.netns_idle_table renders (CPU per sample, RSS, VIP holders and own pages of each pair; the
+    machine's page cost)."""
+    timing = timing_of(advert)
+    test_interop.AGENT_PYTHON = "/usr/bin/python3"  # the nodes' interpreter, not a venv's
+    pairs: list = []
+    try:
+        start_pairs(["keepalived", *directories], directories, timing, work, pairs)
+        time.sleep(3 * 3 * advert + 5)  # the elections are over
+        if cpu is not None:
+            pin(pairs, cpu)
+        used = sample(pairs, samples, seconds)
+        pages = touched(pairs)
+        rows = [dict(used[id(pair)], daemon=pair.label, rss_kib=[rss_kib(d.pid) for d in pair.daemons],
+                     holders=pair.holders(), own_pages=pages[id(pair)]) for pair in pairs]
+        machine = page_cost.measure(advert, cpu)  # beside the daemons, on their CPU
+    finally:
+        for pair in pairs:
+            pair.close()
+    return {"advert_int": advert, "vrrp_version": timing["version"], "samples": samples, "seconds": seconds,
+            "cpu": cpu, "pairs": rows, "machine": machine}
+
+
+def part(daemons: list[str], adverts: list[float], *, samples: int, seconds: float, out_dir: Path) -> list[dict]:
+    """make bench's `idle` part (needs root and Keepalived): for each advert_int, Keepalived and each
+    agent of ``daemons`` (agent: this checkout's; agent@REF: REF's) at the same time, pinned to the
+    last CPU; the records, also in idle-netns/records.json."""
+    if os.geteuid() != 0 or not os.path.exists(test_interop.KEEPALIVED):
+        raise RuntimeError("the idle part needs root (network namespaces, raw sockets) and "
+                           f"{test_interop.KEEPALIVED} (make host-tools)")
+    work = out_dir / "idle-netns"
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
+    labels = [d.partition("@")[2] or "worktree" for d in daemons if d.partition("@")[0] == "agent"]
+    directories = {label: agent_dir(label, work) for label in labels}
+    cpus = os.cpu_count() or 1
+    records = []
+    for advert in adverts:
+        record = measure(directories, advert, samples=samples, seconds=seconds, cpu=cpus - 1 if cpus > 1 else None,
+                         work=work)
+        for row in record["pairs"]:  # named as --daemons names them
+            row["daemon"] = "keepalived" if row["daemon"] == "keepalived" else (
+                "agent" if row["daemon"] == "worktree" else f"agent@{row['daemon']}")
+        records.append(record)
+        print(f"idle-netns: advert_int {advert:g}: " + ", ".join(
+            f"{r['daemon']} {statistics.median(r['both']):.3f} %" for r in record["pairs"]))
+    (work / "records.json").write_text(json.dumps(records, indent=2) + "\n")
+    return records
 
 
 def main() -> int:
@@ -200,30 +234,12 @@ def main() -> int:
     parser.add_argument("--cpu", type=int, help="run every daemon on this CPU only (after the elections): each "
                         "wakes on the same core, whatever the scheduler would have chosen")
     args = parser.parse_args()
-    version = 2 if args.advert >= 1 and args.advert == int(args.advert) else 3
-    timing = {"version": version, "advert_int": int(args.advert) if version == 2 else args.advert}
     work = Path(tempfile.mkdtemp(prefix="idle-netns-"))
-    test_interop.AGENT_PYTHON = "/usr/bin/python3"  # the nodes' interpreter, not a venv's
-    pairs: list = []
     directories = {ref: agent_dir(ref, work) for ref in args.refs}
-    try:
-        start_pairs(["keepalived", *args.refs], directories, timing, work, pairs)
-        time.sleep(3 * 3 * args.advert + 5)  # the elections are over
-        if args.cpu is not None:
-            pin(pairs, args.cpu)
-        cpu = sample(pairs, args.samples, args.seconds)
-        pages = touched(pairs)
-        machine = page_cost.measure(args.advert, args.cpu)  # beside the daemons, on their CPU
-        pinned = "" if args.cpu is None else f", every daemon on CPU {args.cpu}"
-        print(f"advert_int {args.advert:g} s (VRRPv{version}), {args.samples} x {args.seconds:g} s{pinned}, "
-              "idle CPU in % of a core: median (min-max)")
-        report(pairs, cpu, pages)
-        print(f"\n{page_cost.describe(machine)}")
-    finally:
-        for pair in pairs:
-            pair.close()
+    record = measure(directories, args.advert, samples=args.samples, seconds=args.seconds, cpu=args.cpu, work=work)
+    print("\n".join(report.netns_idle_table(record)))
     if args.failover:
-        failover_table(args.refs, directories, timing, args.failover, work)
+        failover_table(args.refs, directories, timing_of(args.advert), args.failover, work)
     return 0
 
 

@@ -96,7 +96,8 @@ def health_table(rows: list[dict]) -> list[str]:
 
 
 def markdown(rows: list[dict], converge: list[dict], command: str, idle: list[dict] | None = None,
-             gaps: list[dict] | None = None, *, health: list[dict] | None = None) -> str:
+             gaps: list[dict] | None = None, *, health: list[dict] | None = None,
+             netns_idle: list[dict] | None = None) -> str:
     lines = [
         "| daemon | advert_int (s) | failure | runs | median (s) | min (s) | max (s) | Master_Down_Interval (s) |",
         "|---|---|---|---|---|---|---|---|",
@@ -117,6 +118,12 @@ def markdown(rows: list[dict], converge: list[dict], command: str, idle: list[di
             advert = advert_label(c["advert_int"], c.get("vrrp_version", 2))
             lines.append(f"| {c['daemon']} | {advert} | {c['first_s']} | {c['second_s']} | "
                          f"{c['second_changed']} | {first} | {second} |")
+    if netns_idle:
+        lines += ["", "Idle cost side by side (lab/bench/idle_netns.py: Keepalived's pair and the agent's, each in two "
+                  "network namespaces joined by a veth, all at the same time on one CPU, so that the machine's "
+                  "regime weighs on both alike)."]
+        for record in netns_idle:
+            lines += ["", *netns_idle_table(record)]
     if idle:
         lines += ["", *idle_tables(idle)]
     if gaps:
@@ -181,6 +188,36 @@ def idle_tables(idle: list[dict]) -> list[str]:
     return lines
 
 
+def _median_range(values: list, digits: int) -> str:
+    return f"{statistics.median(values):.{digits}f} ({min(values):.{digits}f}-{max(values):.{digits}f})"
+
+
+def netns_idle_table(record: dict) -> list[str]:
+    """lab/bench/idle_netns.py's record: each pair's CPU (master, backup, both nodes: % of a core per
+    sample), against Keepalived's (the first pair) as the ratio of the medians and as the median of
+    the per-sample ratios (every pair sampled over the same seconds: what loads the machine then weighs
+    on all alike), its RSS, VIP holders and own pages touched in 1 s; then the machine's page cost."""
+    pinned = "" if record.get("cpu") is None else f", every daemon on CPU {record['cpu']}"
+    lines = [f"advert_int {record['advert_int']:g} s (VRRPv{record['vrrp_version']}), {record['samples']} x "
+             f"{record['seconds']:g} s{pinned}, idle CPU in % of a core: median (min-max)", "",
+             "| daemon | master | backup | both nodes | x Keepalived's | x Keepalived's, per sample: median (min-max) "
+             "| RSS master, backup (KiB) | VIP holders | own pages touched in 1 s, master, backup (text+data) |",
+             "|---|---|---|---|---|---|---|---|---|"]
+    base = record["pairs"][0]["both"]
+    for row in record["pairs"]:
+        cells = [_median_range(row[role], 3) for role in ("master", "backup", "both")]
+        median_base = statistics.median(base)
+        ratio = f"{statistics.median(row['both']) / median_base:.2f}" if median_base else "-"
+        ratios = [a / k for a, k in zip(row["both"], base, strict=True) if k]
+        per_sample = _median_range(ratios, 2) if ratios else "-"
+        lines.append(f"| {row['daemon']} | {' | '.join(cells)} | {ratio} | {per_sample} | "
+                     f"{', '.join(map(str, row['rss_kib']))} | {','.join(row['holders'])} | "
+                     f"{', '.join(row['own_pages'])} |")
+    if "machine" in record:
+        lines += ["", page_cost.describe(record["machine"])]
+    return lines
+
+
 def chart(rows: list[dict], path: Path) -> None:
     """Median outage per failure kind, one bar group per daemon/advert_int, with min-max whiskers."""
     import matplotlib  # noqa: PLC0415 - only the bench needs it
@@ -215,13 +252,16 @@ def chart(rows: list[dict], path: Path) -> None:
 
 
 def write(out_dir: Path, samples: list[dict], converge: list[dict], command: str, *,
-          idle: list[dict] | None = None, gaps: list[dict] | None = None, health: list[dict] | None = None) -> dict:
+          idle: list[dict] | None = None, gaps: list[dict] | None = None, health: list[dict] | None = None,
+          netns_idle: list[dict] | None = None) -> dict:
     rows = summarise(samples)
     report = {"command": command, "rows": rows, "converge": converge, "idle": idle or [], "advert_gaps": gaps or [],
-              "samples": samples, "health_rows": health_rows(health or []), "health_samples": health or []}
+              "samples": samples, "health_rows": health_rows(health or []), "health_samples": health or [],
+              "netns_idle": netns_idle or []}
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "report.json").write_text(json.dumps(report, indent=2) + "\n")
-    (out_dir / "report.md").write_text(markdown(rows, converge, command, idle, gaps, health=health))
+    (out_dir / "report.md").write_text(markdown(rows, converge, command, idle, gaps, health=health,
+                                                          netns_idle=netns_idle))
     if rows:
         chart(rows, out_dir / "outage.png")
     return report

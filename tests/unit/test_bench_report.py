@@ -174,7 +174,7 @@ def test_an_unknown_bench_part_is_named_and_refused():
     from lab.bench import __main__ as bench  # noqa: PLC0415
 
     assert bench.bench_parts("drills,roles") == ["drills", "roles"]
-    wanted = "unknown part\\(s\\) 'helth'; choose from drills, health, roles"
+    wanted = "unknown part\\(s\\) 'helth'; choose from drills, health, idle, roles"
     with pytest.raises(argparse.ArgumentTypeError, match=wanted):
         bench.bench_parts("drills,helth")
 

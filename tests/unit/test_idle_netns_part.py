@@ -1,0 +1,32 @@
+"""make bench's `idle` part for real (lab/bench/idle_netns.part): Keepalived's pair and this checkout's agent
+pair, each in two network namespaces, at the same time; one short sample. What is asserted is what the
+report rests on (each pair elected one master, both daemons' CPU and RSS read, their own pages counted),
+not the figures, which belong to `make bench`."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+
+from lab.bench import idle_netns
+
+pytestmark = pytest.mark.skipif(
+    os.geteuid() != 0 or not os.path.exists(idle_netns.test_interop.KEEPALIVED),
+    reason="network namespaces and raw sockets need root, and Keepalived (make host-tools)",
+)
+
+
+def test_the_idle_part_measures_both_daemons_side_by_side(tmp_path):
+    records = idle_netns.part(["keepalived", "agent"], [0.1], samples=2, seconds=1.0, out_dir=tmp_path)
+    assert json.loads((tmp_path / "idle-netns" / "records.json").read_text()) == records
+    (record,) = records
+    assert (record["advert_int"], record["vrrp_version"], record["samples"]) == (0.1, 3, 2)
+    assert [row["daemon"] for row in record["pairs"]] == ["keepalived", "agent"]
+    for row in record["pairs"]:
+        assert row["holders"] == ["a"], row  # the priority-150 side holds the VIP, and only it
+        assert len(row["both"]) == 2 and all(cpu > 0 for cpu in row["master"]), row  # a master sends adverts
+        assert all(kib > 1024 for kib in row["rss_kib"]), row
+        assert len(row["own_pages"]) == 2 and all(int(p.split("+")[1]) > 0 for p in row["own_pages"]), row
+    assert record["machine"]["page_us"] > 0
