@@ -260,8 +260,8 @@ def write(out_dir: Path, samples: list[dict], converge: list[dict], command: str
               "netns_idle": netns_idle or []}
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "report.json").write_text(json.dumps(report, indent=2) + "\n")
-    (out_dir / "report.md").write_text(markdown(rows, converge, command, idle, gaps, health=health,
-                                                          netns_idle=netns_idle))
+    text = markdown(rows, converge, command, idle, gaps, health=health, netns_idle=netns_idle)
+    (out_dir / "report.md").write_text(text)
     if rows:
         chart(rows, out_dir / "outage.png")
     return report
