@@ -29,18 +29,30 @@ def task_vars():
     return task["vars"]
 
 
+# apt's own words when another apt run holds the lists' lock (apt 2.6).
+LOCKED = ("E: Could not get lock /var/lib/apt/lists/lock. It is held by process 4242 (apt-get)\n"
+          "E: Unable to lock directory /var/lib/apt/lists/")
+
+
 def run(tmp_path: Path, first: str, lists_age_minutes: int, apt_fails: bool = False,
-        stamp_age_minutes: int | None = None):
+        stamp_age_minutes: int | None = None, locked: int = 0, lock_timeout: int = 120):
     """The script with `first` as the first offer; returns (exit status, stdout, apt-get's calls).
-    ``stamp_age_minutes``: the age of apt's update-success stamp, None for no stamp."""
+    ``stamp_age_minutes``: the age of apt's update-success stamp, None for no stamp. ``locked``: how
+    many of apt-get's first calls fail on the lock (as another apt run makes them; sleep is a no-op)."""
     variables = task_vars()
     script = jinja2.Environment(undefined=jinja2.StrictUndefined).from_string(variables["_script"]).render(
-        _refreshed=variables["_refreshed"])  # as Ansible templates the task's vars (one variable)
+        _refreshed=variables["_refreshed"],  # as Ansible templates the task's vars (one variable)
+        keepalived_apt_lock_timeout=lock_timeout)
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir(exist_ok=True)
     calls = tmp_path / "apt-get.calls"
-    (bin_dir / "apt-get").write_text(f'#!/bin/sh\necho "$*" >> {calls}\nexit {1 if apt_fails else 0}\n')
+    (bin_dir / "apt-get").write_text(
+        f'#!/bin/sh\necho "$*" >> {calls}\n'
+        f'if [ "$(wc -l < {calls})" -le {locked} ]; then printf "%s\\n" "{LOCKED}" >&2; exit 100; fi\n'
+        f'exit {1 if apt_fails else 0}\n')
     (bin_dir / "apt-get").chmod(0o755)
+    (bin_dir / "sleep").write_text("#!/bin/sh\n")
+    (bin_dir / "sleep").chmod(0o755)
     now = int(time.time())
     stamp = "" if stamp_age_minutes is None else (
         'mkdir /var/lib/apt/periodic && touch -d "@$1" /var/lib/apt/periodic/update-success-stamp && ')
@@ -87,3 +99,22 @@ def test_the_update_success_stamp_is_the_age_when_apt_keeps_one(tmp_path):
     (tmp_path / "young").mkdir()
     rc, _out, calls = run(tmp_path / "young", "2.0.1", lists_age_minutes=61, stamp_age_minutes=30)
     assert (rc, calls) == (0, [])
+
+
+def test_a_refresh_that_meets_apt_s_lock_is_retried_until_it_is_free(tmp_path):
+    # cloud-init or unattended-upgrades on a fresh CVM; in CI, a parallel test (the compat run failed so).
+    rc, out, calls = run(tmp_path, "", lists_age_minutes=1, locked=3)
+    assert (rc, calls) == (0, ["update -qq"] * 4)
+    assert out.splitlines() == [task_vars()["_refreshed"], "Candidate: 2.2.7"]
+
+
+def test_a_lock_held_past_keepalived_apt_lock_timeout_fails_with_apt_s_message(tmp_path):
+    rc, out, calls = run(tmp_path, "", lists_age_minutes=1, locked=99, lock_timeout=0)
+    assert rc == 100
+    assert calls == ["update -qq"]
+    assert "Candidate" not in out
+
+
+def test_any_other_failure_is_not_retried(tmp_path):
+    rc, _out, calls = run(tmp_path, "", lists_age_minutes=1, apt_fails=True, lock_timeout=600)
+    assert (rc, calls) == (1, ["update -qq"])
