@@ -34,7 +34,7 @@ LOCKED = ("E: Could not get lock /var/lib/apt/lists/lock. It is held by process 
           "E: Unable to lock directory /var/lib/apt/lists/")
 
 
-def run(tmp_path: Path, first: str, lists_age_minutes: int, apt_fails: bool = False,
+def run(tmp_path: Path, first: str, lists_age_minutes: int, *, apt_fails: bool = False,
         stamp_age_minutes: int | None = None, locked: int = 0, lock_timeout: int = 120):
     """The script with `first` as the first offer; returns (exit status, stdout, apt-get's calls).
     ``stamp_age_minutes``: the age of apt's update-success stamp, None for no stamp. ``locked``: how
