@@ -212,8 +212,10 @@ def part(daemons: list[str], adverts: list[float], *, samples: int, seconds: flo
     cpus = os.cpu_count() or 1
     records = []
     for advert in adverts:
+        pairs_dir = work / f"advert-{advert:g}"  # each measure's own namespaces' files
+        pairs_dir.mkdir()
         record = measure(directories, advert, samples=samples, seconds=seconds, cpu=cpus - 1 if cpus > 1 else None,
-                         work=work)
+                         work=pairs_dir)
         for row in record["pairs"]:  # named as --daemons names them
             row["daemon"] = "keepalived" if row["daemon"] == "keepalived" else (
                 "agent" if row["daemon"] == "worktree" else f"agent@{row['daemon']}")

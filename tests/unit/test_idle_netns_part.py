@@ -19,14 +19,14 @@ pytestmark = pytest.mark.skipif(
 
 
 def test_the_idle_part_measures_both_daemons_side_by_side(tmp_path):
-    records = idle_netns.part(["keepalived", "agent"], [0.1], samples=2, seconds=1.0, out_dir=tmp_path)
+    records = idle_netns.part(["keepalived", "agent"], [0.1, 0.2], samples=2, seconds=1.0, out_dir=tmp_path)
     assert json.loads((tmp_path / "idle-netns" / "records.json").read_text()) == records
-    (record,) = records
-    assert (record["advert_int"], record["vrrp_version"], record["samples"]) == (0.1, 3, 2)
-    assert [row["daemon"] for row in record["pairs"]] == ["keepalived", "agent"]
-    for row in record["pairs"]:
-        assert row["holders"] == ["a"], row  # the priority-150 side holds the VIP, and only it
-        assert len(row["both"]) == 2 and all(cpu > 0 for cpu in row["master"]), row  # a master sends adverts
-        assert all(kib > 1024 for kib in row["rss_kib"]), row
-        assert len(row["own_pages"]) == 2 and all(int(p.split("+")[1]) > 0 for p in row["own_pages"]), row
-    assert record["machine"]["page_us"] > 0
+    assert [(r["advert_int"], r["vrrp_version"], r["samples"]) for r in records] == [(0.1, 3, 2), (0.2, 3, 2)]
+    for record in records:  # the second measure's namespaces beside the first one's files
+        assert [row["daemon"] for row in record["pairs"]] == ["keepalived", "agent"]
+        for row in record["pairs"]:
+            assert row["holders"] == ["a"], row  # the priority-150 side holds the VIP, and only it
+            assert len(row["both"]) == 2 and all(cpu > 0 for cpu in row["master"]), row  # a master sends adverts
+            assert all(kib > 1024 for kib in row["rss_kib"]), row
+            assert len(row["own_pages"]) == 2 and all(int(p.split("+")[1]) > 0 for p in row["own_pages"]), row
+        assert record["machine"]["page_us"] > 0
