@@ -111,7 +111,8 @@ test: setup
 	@$(call timed,the AWX job,$(MAKE) awx)
 
 # --- benchmarks (not part of `make test`: timings are measured, not asserted) ---------------------
-# Failover outage per daemon, advert_int and failure kind, and converge times, on a fresh lab:
+# Failover outage per daemon, advert_int and failure kind, and converge times, on a fresh lab; first,
+# without the lab, the idle cost of both daemons side by side and the health drill (lab/bench/__main__.py):
 # build/bench/report.json, report.md, outage.png. BENCH_ARGS="--reps 1 --kinds stop" for a quick run.
 bench: venv image collection
 	python3 -m lab.bench $(BENCH_ARGS)
