@@ -207,8 +207,9 @@ def part(daemons: list[str], adverts: list[float], *, samples: int, seconds: flo
     work = out_dir / "idle-netns"
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
-    labels = [d.partition("@")[2] or "worktree" for d in daemons if d.partition("@")[0] == "agent"]
-    directories = {label: agent_dir(label, work) for label in labels}
+    # Each pair labelled as --daemons names it: agent (this checkout's files) or agent@REF.
+    directories = {d: agent_dir(d.partition("@")[2] or "worktree", work)
+                   for d in daemons if d.partition("@")[0] == "agent"}
     cpus = os.cpu_count() or 1
     records = []
     for advert in adverts:
@@ -216,9 +217,6 @@ def part(daemons: list[str], adverts: list[float], *, samples: int, seconds: flo
         pairs_dir.mkdir()
         record = measure(directories, advert, samples=samples, seconds=seconds, cpu=cpus - 1 if cpus > 1 else None,
                          work=pairs_dir)
-        for row in record["pairs"]:  # named as --daemons names them
-            row["daemon"] = "keepalived" if row["daemon"] == "keepalived" else (
-                "agent" if row["daemon"] == "worktree" else f"agent@{row['daemon']}")
         records.append(record)
         print(f"idle-netns: advert_int {advert:g}: " + ", ".join(
             f"{r['daemon']} {statistics.median(r['both']):.3f} %" for r in record["pairs"]))
