@@ -39,21 +39,31 @@ from lab.bench import page_cost, report
 
 ROOT = Path(__file__).resolve().parents[2]
 AGENT_SOURCES = "roles/vrrp_agent/files/havip_vrrp"
+AGENT_PYTHON = "/usr/bin/python3"  # the nodes' interpreter, not a venv's
 sys.path.insert(0, str(ROOT / "tests" / "unit"))
 from agent import test_interop  # noqa: E402 - the tests' namespace pair, reused
 
 
 def agent_dir(ref: str, work: Path) -> Path:
-    """A directory holding the havip_vrrp package of ``ref``."""
-    if ref == "worktree":
-        return ROOT / AGENT_SOURCES.rsplit("/", 1)[0]
-    tar = work / f"{ref.replace('/', '_')}.tar"
-    tar.write_bytes(subprocess.run(["git", "-C", str(ROOT), "archive", "--format=tar", ref, AGENT_SOURCES],
-                                   capture_output=True, check=True).stdout)
+    """A directory holding the havip_vrrp package of ``ref`` as roles/vrrp_agent installs it: the
+    modules only, compiled by the nodes' interpreter (checked-hash bytecode). Not the checkout's own
+    __pycache__ (whether a test run left one there would move the agent's RSS by 2 MiB)."""
     target = work / ref.replace("/", "_")
-    with tarfile.open(tar) as handle:
-        handle.extractall(target, filter="data")
-    return target / AGENT_SOURCES.rsplit("/", 1)[0]
+    package = target / "havip_vrrp"
+    if ref == "worktree":
+        package.mkdir(parents=True)
+        for module in (ROOT / AGENT_SOURCES).glob("*.py"):
+            shutil.copy2(module, package / module.name)
+    else:
+        tar = work / f"{ref.replace('/', '_')}.tar"
+        tar.write_bytes(subprocess.run(["git", "-C", str(ROOT), "archive", "--format=tar", ref, AGENT_SOURCES],
+                                       capture_output=True, check=True).stdout)
+        with tarfile.open(tar) as handle:
+            handle.extractall(target, filter="data")
+        (target / AGENT_SOURCES).rename(package)
+    subprocess.run([AGENT_PYTHON, "-m", "compileall", "-q", "--invalidation-mode", "checked-hash", str(package)],
+                   check=True)
+    return target
 
 
 def _processes(pid: int) -> list:
@@ -178,7 +188,7 @@ def measure(directories: dict, advert: float, *, samples: int, seconds: float, c
     report.netns_idle_table renders (CPU per sample, RSS, VIP holders and own pages of each pair; the
     machine's page cost)."""
     timing = timing_of(advert)
-    test_interop.AGENT_PYTHON = "/usr/bin/python3"  # the nodes' interpreter, not a venv's
+    test_interop.AGENT_PYTHON = AGENT_PYTHON
     pairs: list = []
     try:
         start_pairs(["keepalived", *directories], directories, timing, work, pairs)

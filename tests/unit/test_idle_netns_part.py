@@ -30,3 +30,18 @@ def test_the_idle_part_measures_both_daemons_side_by_side(tmp_path):
             assert all(kib > 1024 for kib in row["rss_kib"]), row
             assert len(row["own_pages"]) == 2 and all(int(p.split("+")[1]) > 0 for p in row["own_pages"]), row
         assert record["machine"]["page_us"] > 0
+
+
+@pytest.mark.parametrize("ref", ["worktree", "HEAD"])
+def test_each_agent_runs_as_the_role_installs_it(tmp_path, ref):
+    """The modules only, compiled by the nodes' interpreter (checked-hash, as roles/vrrp_agent does): the
+    same RSS whether the code comes from the checkout (with or without a test run's __pycache__) or a ref."""
+    package = idle_netns.agent_dir(ref, tmp_path) / "havip_vrrp"
+    modules = sorted(p.stem for p in package.glob("*.py"))
+    assert len(modules) >= 10
+    assert sorted(p.name for p in package.iterdir()) == sorted([*(f"{m}.py" for m in modules), "__pycache__"])
+    tag = idle_netns.subprocess.run([idle_netns.AGENT_PYTHON, "-c", "import sys; print(sys.implementation.cache_tag)"],
+                                    capture_output=True, text=True, check=True).stdout.strip()
+    cache = package / "__pycache__"
+    assert sorted(p.name for p in cache.iterdir()) == sorted(f"{m}.{tag}.pyc" for m in modules)
+    assert all(p.read_bytes()[4] == 0b11 for p in cache.iterdir())  # checked-hash (PEP 552)

@@ -19,7 +19,18 @@ def test_agent_unit_runs_the_shipped_package(host):
     modules = host.run("find /usr/local/lib/havip-vrrp -name '*.py' -printf '%u %m %f\\n'").stdout.split("\n")
     modules = [m for m in modules if m]
     assert len(modules) >= 10 and all(m.startswith("root 644 ") for m in modules), modules
-    assert host.file("/usr/local/lib/havip-vrrp/havip_vrrp/__pycache__").exists is False
+    # Compiled on the node by its own Python (checked-hash), and loaded from there: an agent that compiles
+    # its modules at start keeps the compiler's memory (issue 13's RSS).
+    cache = host.run("find /usr/local/lib/havip-vrrp/havip_vrrp/__pycache__ -name '*.pyc' -printf '%u %m %f\\n'")
+    tag = host.check_output("/usr/bin/python3 -c 'import sys; print(sys.implementation.cache_tag)'")
+    expected = sorted(f"root 644 {m.rsplit(' ', 1)[1][:-3]}.{tag}.pyc" for m in modules)
+    assert sorted(line for line in cache.stdout.split("\n") if line) == expected, cache.stdout
+    imports = ",".join(f"havip_vrrp.{m.rsplit(' ', 1)[1][:-3]}" for m in modules if not m.endswith(" __init__.py"))
+    loaded = host.run("PYTHONPATH=/usr/local/lib/havip-vrrp PYTHONDONTWRITEBYTECODE=1"
+                      f" /usr/bin/python3 -S -v -c 'import {imports}'")
+    assert loaded.rc == 0, loaded.stderr
+    sources = re.findall(r"^# code object from '?(/usr/local/lib/havip-vrrp/[^'\n]+)'?$", loaded.stderr, re.MULTILINE)
+    assert len(sources) == len(modules) and all("/__pycache__/" in s for s in sources), sources
 
 
 def test_agent_unit_is_hardened(host):

@@ -1,0 +1,120 @@
+"""roles/vrrp_agent/tasks/install.yml on the controller, into a temporary directory: the agent's modules
+are copied, then compiled by the node's Python (vrrp_agent_python), so that the running agent loads
+bytecode instead of compiling its modules at every start (the compiler's memory, about 2 MiB, would
+stay resident: issue 13's RSS goal). Bytecode is checked-hash, of the node's own cache tag, and
+nothing else is left in __pycache__; a rerun with everything in place changes nothing; only new code
+asks for a restart.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+from playbook_runner import ansible_playbook
+
+HERE = Path(__file__).parent
+SOURCES = sorted(p.name for p in (HERE.parents[1] / "roles/vrrp_agent/files/havip_vrrp").glob("*.py"))
+TAG = sys.implementation.cache_tag
+CHECKED_HASH = 0b11  # the pyc header's flags (PEP 552): hash-based, checked against the source
+
+
+def install(tmp_path: Path) -> tuple[str, bool]:
+    """Run the install tasks; the output and whether a restart was asked for (then forgotten)."""
+    restart_log = tmp_path / "restart.log"
+    restart_log.unlink(missing_ok=True)
+    proc = ansible_playbook(HERE / "playbooks" / "vrrp_agent_install.yml", "-i", "localhost,", "-c", "local",
+                            extra_vars={"ansible_python_interpreter": sys.executable,
+                                        "vrrp_agent_python": sys.executable,
+                                        "vrrp_agent_install_dir": str(tmp_path / "lib"),
+                                        "vrrp_agent_cli": str(tmp_path / "sbin" / "havip-vrrp"),
+                                        "restart_log": str(restart_log)})
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    return proc.stdout, restart_log.exists()
+
+
+def changed(output: str) -> int:
+    return int(re.search(r"localhost\s+: ok=\d+\s+changed=(\d+)", output).group(1))
+
+
+def bytecode(tmp_path: Path) -> list[str]:
+    return sorted(p.name for p in (tmp_path / "lib/havip_vrrp/__pycache__").iterdir())
+
+
+def loaded_from(tmp_path: Path) -> dict[str, str]:
+    """Where the node's Python took each module's code object from, importing them as the agent does."""
+    modules = ", ".join(f"havip_vrrp.{name[:-3]}" for name in SOURCES if name != "__init__.py")
+    proc = subprocess.run([sys.executable, "-S", "-v", "-c", f"import {modules}"], capture_output=True, text=True,
+                          env={**os.environ, "PYTHONPATH": str(tmp_path / "lib"), "PYTHONDONTWRITEBYTECODE": "1"},
+                          check=True)
+    found = re.findall(r"^# code object from '?([^'\n]+)'?$", proc.stderr, re.MULTILINE)
+    code_dir = str(tmp_path / "lib/havip_vrrp")
+    return {Path(p).name.split(".")[0] + ".py": p for p in found if p.startswith(code_dir)}
+
+
+def assert_compiled_and_used(tmp_path: Path) -> None:
+    assert bytecode(tmp_path) == sorted(f"{name[:-3]}.{TAG}.pyc" for name in SOURCES)
+    for pyc in (tmp_path / "lib/havip_vrrp/__pycache__").iterdir():
+        assert pyc.read_bytes()[4] == CHECKED_HASH, pyc
+        assert pyc.stat().st_uid == 0 and oct(pyc.stat().st_mode & 0o777) == "0o644", pyc
+    loaded = loaded_from(tmp_path)
+    assert sorted(loaded) == SOURCES
+    assert all("/__pycache__/" in path for path in loaded.values()), loaded
+
+
+def test_a_fresh_install_is_compiled_by_the_nodes_python_and_loaded_from_bytecode(tmp_path):
+    _output, restart = install(tmp_path)
+    assert restart
+    assert_compiled_and_used(tmp_path)
+
+
+def test_a_rerun_with_everything_in_place_changes_nothing(tmp_path):
+    install(tmp_path)
+    output, restart = install(tmp_path)
+    assert changed(output) == 0, output
+    assert not restart
+    assert_compiled_and_used(tmp_path)
+
+
+def test_an_install_without_bytecode_is_compiled_without_a_restart(tmp_path):
+    """The role's earlier versions installed no bytecode: the running agent is left alone."""
+    install(tmp_path)
+    for pyc in (tmp_path / "lib/havip_vrrp/__pycache__").iterdir():
+        pyc.unlink()
+    (tmp_path / "lib/havip_vrrp/__pycache__").rmdir()
+    output, restart = install(tmp_path)
+    assert changed(output) == 1, output  # compiled (removing the absent __pycache__ changes nothing)
+    assert not restart
+    assert_compiled_and_used(tmp_path)
+
+
+def test_bytecode_of_another_python_or_of_no_module_is_removed(tmp_path):
+    install(tmp_path)
+    cache = tmp_path / "lib/havip_vrrp/__pycache__"
+    (cache / "config.cpython-36.pyc").write_bytes(b"old")
+    (cache / f"gone.{TAG}.pyc").write_bytes(b"old")
+    _output, restart = install(tmp_path)
+    assert not restart
+    assert_compiled_and_used(tmp_path)
+
+
+def test_a_module_edited_on_the_node_is_replaced_recompiled_and_restarts_the_agent(tmp_path):
+    install(tmp_path)
+    edited = tmp_path / "lib/havip_vrrp/config.py"
+    edited.write_text(edited.read_text() + "\nEDITED = True\n")
+    _output, restart = install(tmp_path)
+    assert restart
+    assert "EDITED" not in edited.read_text()
+    assert_compiled_and_used(tmp_path)
+
+
+def test_a_missing_bytecode_file_is_compiled_again(tmp_path):
+    install(tmp_path)
+    (tmp_path / f"lib/havip_vrrp/__pycache__/daemon.{TAG}.pyc").unlink()
+    output, restart = install(tmp_path)
+    assert changed(output) == 2, output
+    assert not restart
+    assert_compiled_and_used(tmp_path)
