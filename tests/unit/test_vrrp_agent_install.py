@@ -65,56 +65,50 @@ def assert_compiled_and_used(tmp_path: Path) -> None:
     assert all("/__pycache__/" in path for path in loaded.values()), loaded
 
 
-def test_a_fresh_install_is_compiled_by_the_nodes_python_and_loaded_from_bytecode(tmp_path):
+def test_the_install_compiles_once_and_only_new_code_restarts_the_agent(tmp_path):
+    """One node's life, step by step (each step is an ansible-playbook run: one test, so that they
+    are not repeated from a fresh install)."""
+    cache = tmp_path / "lib/havip_vrrp/__pycache__"
+
+    # A fresh install: copied, compiled by the node's Python, loaded from bytecode; the agent starts.
     _output, restart = install(tmp_path)
     assert restart
     assert_compiled_and_used(tmp_path)
 
-
-def test_a_rerun_with_everything_in_place_changes_nothing(tmp_path):
-    install(tmp_path)
+    # A rerun with everything in place changes nothing.
     output, restart = install(tmp_path)
     assert changed(output) == 0, output
     assert not restart
     assert_compiled_and_used(tmp_path)
 
+    # A missing bytecode file: __pycache__ is removed and compiled again, the agent is left alone.
+    (cache / f"daemon.{TAG}.pyc").unlink()
+    output, restart = install(tmp_path)
+    assert changed(output) == 2, output
+    assert not restart
+    assert_compiled_and_used(tmp_path)
 
-def test_an_install_without_bytecode_is_compiled_without_a_restart(tmp_path):
-    """The role's earlier versions installed no bytecode: the running agent is left alone."""
-    install(tmp_path)
-    for pyc in (tmp_path / "lib/havip_vrrp/__pycache__").iterdir():
+    # No bytecode at all (what the role's earlier versions installed): compiled, no restart.
+    for pyc in cache.iterdir():
         pyc.unlink()
-    (tmp_path / "lib/havip_vrrp/__pycache__").rmdir()
+    cache.rmdir()
     output, restart = install(tmp_path)
     assert changed(output) == 1, output  # compiled (removing the absent __pycache__ changes nothing)
     assert not restart
     assert_compiled_and_used(tmp_path)
 
-
-def test_bytecode_of_another_python_or_of_no_module_is_removed(tmp_path):
-    install(tmp_path)
-    cache = tmp_path / "lib/havip_vrrp/__pycache__"
+    # Bytecode of another Python, or of a module no longer shipped, is removed.
     (cache / "config.cpython-36.pyc").write_bytes(b"old")
     (cache / f"gone.{TAG}.pyc").write_bytes(b"old")
-    _output, restart = install(tmp_path)
+    output, restart = install(tmp_path)
+    assert changed(output) == 2, output
     assert not restart
     assert_compiled_and_used(tmp_path)
 
-
-def test_a_module_edited_on_the_node_is_replaced_recompiled_and_restarts_the_agent(tmp_path):
-    install(tmp_path)
+    # A module edited on the node is replaced, compiled again, and restarts the agent.
     edited = tmp_path / "lib/havip_vrrp/config.py"
     edited.write_text(edited.read_text() + "\nEDITED = True\n")
     _output, restart = install(tmp_path)
     assert restart
     assert "EDITED" not in edited.read_text()
-    assert_compiled_and_used(tmp_path)
-
-
-def test_a_missing_bytecode_file_is_compiled_again(tmp_path):
-    install(tmp_path)
-    (tmp_path / f"lib/havip_vrrp/__pycache__/daemon.{TAG}.pyc").unlink()
-    output, restart = install(tmp_path)
-    assert changed(output) == 2, output
-    assert not restart
     assert_compiled_and_used(tmp_path)
