@@ -28,13 +28,15 @@ Needs root and make host-tools.
 
 --parts roles (alone: BENCH_ARGS="--parts roles --reps 3") measures the cost of a role run instead
 (lab/bench/roles.py): the keepalived role alone, previous (--prev-ref) beside current, first converge
-and reruns, with task results and module calls per node; and site.yml reruns with each daemon.
+and reruns, with task results and module calls per node. --parts site (BENCH_ARGS="--parts site --reps 6")
+measures site.yml with each daemon, the daemons taking turns (keepalived, agent, then agent, keepalived,
+...: each converged, then rerun once), and the agent's rerun over Keepalived's per turn.
 
 A daemon named ``agent@REF`` is the agent whose code is the one at git REF (e.g. ``agent@main``):
 the lab converges with this checkout's role, then the package on the nodes is replaced by REF's
 and restarted, so that one run measures the agent before and after a change side by side.
 
-Usage: python3 -m lab.bench [--parts drills,health,idle,roles] [--reps 5] [--daemons keepalived,agent[,agent@REF]]
+Usage: python3 -m lab.bench [--parts drills,health,idle,roles,site] [--reps 5] [--daemons keepalived,agent[,agent@REF]]
                             [--adverts 5,1,0.1] [--kinds stop,kill,health,link] [--keep-lab] [--idle 60]
                             [--idle-samples 6] [--gap 20] [--prev-ref 827fbdc]
 """
@@ -252,7 +254,7 @@ def converge_config(daemon: str, advert: float, extra: Path, log_prefix: Path) -
             "api_mutating_second": calls2["mutating"]}
 
 
-PARTS = ("drills", "health", "idle", "roles")
+PARTS = ("drills", "health", "idle", "roles", "site")
 
 
 def bench_parts(text: str) -> list[str]:
@@ -279,7 +281,7 @@ def parse_args() -> argparse.Namespace:
                         help="seconds of advert gap capture per daemon, with 100 metrics connections held (0: none)")
     parser.add_argument("--out", default=str(OUT), help="report directory")
     parser.add_argument("--parts", default="drills,health,idle", type=bench_parts,
-                        help="drills (converge, drills, idle cost), health and idle (without the lab) and/or roles")
+                        help="drills (converge, drills, idle cost), health and idle (without the lab), roles, site")
     parser.add_argument("--prev-ref", default="827fbdc", help="git ref of the previous roles (--parts roles)")
     return parser.parse_args()
 
@@ -299,7 +301,7 @@ def main() -> int:
                                      seconds=args.idle / args.idle_samples, out_dir=out_dir)
     if "health" in parts:
         health = health_netns.part(args.reps, args.daemons.split(","), adverts, out_dir)
-    if not {"drills", "roles"} & set(parts):
+    if not {"drills", "roles", "site"} & set(parts):
         report.write(out_dir, [], [], command, health=health, netns_idle=netns_idle)
         print((out_dir / "report.md").read_text())
         return 0 if all(s["passed"] for s in health) else 1
@@ -318,8 +320,8 @@ def main() -> int:
 def with_lab(args, command: str, out_dir: Path, health: list, netns_idle: list) -> int:
     """The parts that need the lab (up when called)."""
     parts, logs = args.parts, out_dir / "logs"
-    if "roles" in parts:
-        roles.part(args.reps, args.prev_ref, out_dir, command, lab_env())
+    if {"roles", "site"} & set(parts):
+        roles.part(parts, args.reps, args.prev_ref, out_dir, command, env=lab_env())
         if "drills" not in parts:
             return 0
     samples: list[dict] = []

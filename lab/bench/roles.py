@@ -1,11 +1,15 @@
-"""`make bench BENCH_ARGS="--parts roles"`: the cost of a role run (issue 11) and of site.yml per daemon.
+"""`make bench BENCH_ARGS="--parts roles"` and `--parts site`: the cost of a role run (issue 11) and of
+site.yml per daemon (issue 13).
 
-- The keepalived role alone on the lab's two nodes, the PREVIOUS version (git ref --prev-ref, extracted
+- roles: the keepalived role alone on the lab's two nodes, the PREVIOUS version (git ref --prev-ref, extracted
   with `git archive` into build/bench-prev/) beside the current one: a first converge on fresh nodes
   (lab down, lab up), --reps times each, the two versions taking turns; then --reps idempotent reruns;
   wall time, task results and module calls per node (lab/bench/callback/bench_calls.py).
-- site.yml with Keepalived and with the agent on the same lab, each converged once and then rerun
-  --reps times (idempotent): the issue 13 item 7 comparison.
+- site: site.yml with Keepalived and with the agent on the same lab, the daemons taking turns --reps times
+  (keepalived, agent, then agent, keepalived, ...): each turn converges the daemon and then reruns it once
+  (idempotent), so that the reruns compared (the issue 13 item 7 comparison) are spread over the same
+  minutes and a drift of the machine weighs on both alike (a block of reruns per daemon, measured one
+  daemon after the other, met two machines: 1.27x one day, 0.8x another).
 """
 
 from __future__ import annotations
@@ -61,11 +65,11 @@ def summary(runs: list[dict]) -> dict:
             "module_calls_per_node": runs[0]["module_calls"].get(node) if node else None}
 
 
-def run(reps: int, prev_ref: str, logs: Path, env: dict, lab: Path) -> dict:
-    """Every measurement of this part. Each version converges --reps times from fresh nodes, the
-    versions taking turns (previous, current, then current, previous, ...) so that a drift of the
-    machine's load weighs on both alike; after its last first converge, --reps idempotent reruns."""
-    out: dict = {"prev_ref": prev_ref, "reps": reps, "role_keepalived": {}, "site": {}}
+def run_role(reps: int, prev_ref: str, logs: Path, env: dict, lab: Path) -> dict:
+    """--parts roles: each version converges --reps times from fresh nodes, the versions taking turns
+    (previous, current, then current, previous, ...) so that a drift of the machine's load weighs on
+    both alike; after its last first converge, --reps idempotent reruns."""
+    out: dict = {}
     versions = {f"previous ({prev_ref})": extract_previous(prev_ref), "current": CURRENT}
     role = [*map(str, ("ansible-playbook", "-i", INVENTORY, PLAYBOOK)), "-e", "bench_role=keepalived"]
     firsts: dict[str, list[dict]] = {name: [] for name in versions}
@@ -84,26 +88,52 @@ def run(reps: int, prev_ref: str, logs: Path, env: dict, lab: Path) -> dict:
             reruns = [play(role, collections, logs / f"roles-{tag}-rerun-{i}.log", env) for i in range(1, reps + 1)]
             if any(r["rc"] for r in firsts[name] + reruns):
                 raise RuntimeError(f"bench roles: the keepalived role ({name}) failed, see {logs}")
-            out["role_keepalived"][name] = {"first": summary(firsts[name]), "rerun": summary(reruns)}
-            print(f"bench: keepalived role, {name}: reruns {out['role_keepalived'][name]['rerun']}")
-    out["role_keepalived"] = {name: out["role_keepalived"][name] for name in versions}
+            out[name] = {"first": summary(firsts[name]), "rerun": summary(reruns)}
+            print(f"bench: keepalived role, {name}: reruns {out[name]['rerun']}")
+    return {name: out[name] for name in versions}
+
+
+SITE_DAEMONS = ("keepalived", "agent")
+
+
+def run_site(reps: int, logs: Path, env: dict) -> dict:
+    """--parts site: the daemons take turns, in the order keepalived, agent, then agent, keepalived, ...
+    (so that a drift of the machine's load over the run weighs on both alike); each turn converges
+    the daemon, then reruns it once (idempotent). The agent's rerun over Keepalived's in the same
+    turn is the per-turn ratio."""
     site = ["ansible-playbook", "-i", str(INVENTORY), "site.yml"]
-    for daemon in ("keepalived", "agent"):
-        extra = ["-e", json.dumps({"havip_vrrp_daemon": daemon})]
-        first = play(site + extra, CURRENT, logs / f"roles-site-{daemon}-first.log", env)
-        reruns = [play(site + extra, CURRENT, logs / f"roles-site-{daemon}-rerun-{i}.log", env)
-                  for i in range(1, reps + 1)]
-        if first["rc"] or any(r["rc"] for r in reruns):
-            raise RuntimeError(f"bench roles: site.yml with {daemon} failed, see {logs}")
-        out["site"][daemon] = {"first": summary([first]), "rerun": summary(reruns)}
-        print(f"bench: site.yml with {daemon}: first {first['wall_s']} s, reruns {out['site'][daemon]['rerun']}")
-    prev, cur = (out["role_keepalived"][name] for name in versions)
-    out["ratios"] = {
-        "role_rerun_current_over_previous": round(cur["rerun"]["median_s"] / prev["rerun"]["median_s"], 3),
-        "role_first_current_over_previous": round(cur["first"]["median_s"] / prev["first"]["median_s"], 3),
-        "site_rerun_agent_over_keepalived": round(out["site"]["agent"]["rerun"]["median_s"]
-                                                  / out["site"]["keepalived"]["rerun"]["median_s"], 3),
-    }
+    converges: dict[str, list[dict]] = {daemon: [] for daemon in SITE_DAEMONS}
+    reruns: dict[str, list[dict]] = {daemon: [] for daemon in SITE_DAEMONS}
+    for turn in range(1, reps + 1):
+        for daemon in SITE_DAEMONS if turn % 2 else SITE_DAEMONS[::-1]:
+            extra = ["-e", json.dumps({"havip_vrrp_daemon": daemon})]
+            first = play(site + extra, CURRENT, logs / f"roles-site-{daemon}-first-{turn}.log", env)
+            rerun = play(site + extra, CURRENT, logs / f"roles-site-{daemon}-rerun-{turn}.log", env)
+            if first["rc"] or rerun["rc"]:
+                raise RuntimeError(f"bench site: site.yml with {daemon} failed, see {logs}")
+            converges[daemon].append(first)
+            reruns[daemon].append(rerun)
+            print(f"bench: site.yml with {daemon}, turn {turn}: converge {first['wall_s']} s, "
+                  f"rerun {rerun['wall_s']} s")
+    out: dict = {daemon: {"first": summary(converges[daemon]), "rerun": summary(reruns[daemon])}
+                 for daemon in SITE_DAEMONS}
+    per_turn = [a["wall_s"] / k["wall_s"] for a, k in zip(reruns["agent"], reruns["keepalived"], strict=True)]
+    out["ratio_per_turn"] = {"median": round(statistics.median(per_turn), 3),
+                             "all": [round(r, 3) for r in per_turn]}
+    return out
+
+
+def ratios(result: dict) -> dict:
+    out = {}
+    if "role_keepalived" in result:
+        prev, cur = result["role_keepalived"].values()
+        out["role_rerun_current_over_previous"] = round(cur["rerun"]["median_s"] / prev["rerun"]["median_s"], 3)
+        out["role_first_current_over_previous"] = round(cur["first"]["median_s"] / prev["first"]["median_s"], 3)
+    if "site" in result:
+        site = result["site"]
+        out["site_rerun_agent_over_keepalived"] = round(site["agent"]["rerun"]["median_s"]
+                                                        / site["keepalived"]["rerun"]["median_s"], 3)
+        out["site_rerun_agent_over_keepalived_per_turn_median"] = site["ratio_per_turn"]["median"]
     return out
 
 
@@ -111,23 +141,36 @@ def markdown(result: dict, command: str) -> str:
     lines = [f"Command: `{command}`", "", "| what | version | first median (min-max) (s) | "
              "rerun median (min-max) (s) | task results / node (rerun) | module calls / node (rerun) |",
              "|---|---|---|---|---|---|"]
-    for name, rec in result["role_keepalived"].items():
+    for name, rec in result.get("role_keepalived", {}).items():
         r = rec["rerun"]
         f = rec["first"]
         lines.append(f"| keepalived role alone | {name} | {f['median_s']} ({f['min_s']}-{f['max_s']}) | "
                      f"{r['median_s']} ({r['min_s']}-{r['max_s']}) | {r['task_results_per_node']} | "
                      f"{r['module_calls_per_node']} |")
-    for daemon, rec in result["site"].items():
+    for daemon in SITE_DAEMONS if "site" in result else ():
+        rec = result["site"][daemon]
         r = rec["rerun"]
-        lines.append(f"| site.yml, {daemon} | current | {rec['first']['median_s']} | {r['median_s']} "
-                     f"({r['min_s']}-{r['max_s']}) | {r['task_results_per_node']} | {r['module_calls_per_node']} |")
+        f = rec["first"]
+        lines.append(f"| site.yml, {daemon} (turns) | current | {f['median_s']} ({f['min_s']}-{f['max_s']}) | "
+                     f"{r['median_s']} ({r['min_s']}-{r['max_s']}) | {r['task_results_per_node']} | "
+                     f"{r['module_calls_per_node']} |")
+    if "site" in result:
+        lines += ["", "site.yml (turns): the daemons take turns (keepalived, agent, then agent, keepalived, ...), "
+                  "each converged then rerun once; the agent's rerun over Keepalived's per turn: "
+                  + ", ".join(map(str, result["site"]["ratio_per_turn"]["all"])) + "."]
     lines += ["", "Ratios: " + ", ".join(f"{k} = {v}" for k, v in result["ratios"].items()), ""]
     return "\n".join(lines)
 
 
-def part(reps: int, prev_ref: str, out_dir: Path, command: str, env: dict) -> None:
-    """Run this part and write out_dir/roles.json and roles.md."""
-    result = run(reps, prev_ref, out_dir / "logs", env, ROOT / "lab" / "lab.sh")
+def part(parts: list[str], reps: int, prev_ref: str, out_dir: Path, command: str, *, env: dict) -> None:
+    """Run the roles and/or site parts and write out_dir/roles.json and roles.md."""
+    logs = out_dir / "logs"
+    result: dict = {"prev_ref": prev_ref, "reps": reps}
+    if "roles" in parts:
+        result["role_keepalived"] = run_role(reps, prev_ref, logs, env, ROOT / "lab" / "lab.sh")
+    if "site" in parts:
+        result["site"] = run_site(reps, logs, env)
+    result["ratios"] = ratios(result)
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "roles.json").write_text(json.dumps(result, indent=1) + "\n")
     (out_dir / "roles.md").write_text(markdown(result, command))

@@ -144,9 +144,10 @@ def test_idle_cost_side_by_side_with_samples_and_an_agent_from_a_git_ref(tmp_pat
     assert cluster_vars("agent@main", 0.1)["havip_vrrp_daemon"] == "agent"
 
 
-def test_the_roles_part_takes_turns_and_reports_every_first_converge(tmp_path, monkeypatch):
+def test_the_roles_and_site_parts_take_turns_and_report_every_run(tmp_path, monkeypatch):
     """--parts roles: each version's first converge --reps times from fresh nodes, the versions taking
-    turns, then its reruns; the table gives the first converges' median and range."""
+    turns, then its reruns; the table gives the first converges' median and range. --parts site: the
+    daemons take turns in ABBA order, each converged then rerun once, with the per-turn ratio."""
     from lab.bench import roles  # noqa: PLC0415
 
     order, walls = [], iter(range(1, 100))
@@ -158,14 +159,33 @@ def test_the_roles_part_takes_turns_and_reports_every_first_converge(tmp_path, m
     monkeypatch.setattr(roles, "play", fake_play)
     monkeypatch.setattr(roles, "extract_previous", lambda ref: Path("prev"))
     monkeypatch.setattr(roles.subprocess, "run", lambda *a, **k: None)
-    result = roles.run(2, "abc", tmp_path, {}, Path("lab.sh"))
-    firsts = [log for _collections, log in order if "-first-" in log]
+    roles.part(["roles", "site"], 2, "abc", tmp_path, "make bench", env={})
+    result = json.loads((tmp_path / "roles.json").read_text())
+    firsts = [log for _collections, log in order if "-first-" in log and not log.startswith("roles-site-")]
     assert firsts == ["roles-prev-first-1.log", "roles-current-first-1.log",
                       "roles-current-first-2.log", "roles-prev-first-2.log"]
     assert result["role_keepalived"]["current"]["first"]["all_s"] == [2.0, 3.0]
     assert list(result["role_keepalived"]) == ["previous (abc)", "current"]
-    table = roles.markdown(result, "make bench")
+    table = (tmp_path / "roles.md").read_text()
     assert "| keepalived role alone | current | 2.5 (2.0-3.0) |" in table, table
+    # site.yml: keepalived, agent, then agent, keepalived; each converged then rerun once.
+    site = [log for _collections, log in order if log.startswith("roles-site-")]
+    assert site == [f"roles-site-{daemon}-{step}-{turn}.log"
+                    for turn, daemons in ((1, ("keepalived", "agent")), (2, ("agent", "keepalived")))
+                    for daemon in daemons for step in ("first", "rerun")]
+    assert result["site"]["keepalived"]["rerun"]["all_s"] == [10.0, 16.0]
+    assert result["site"]["agent"]["rerun"]["all_s"] == [12.0, 14.0]
+    assert result["site"]["ratio_per_turn"]["all"] == [round(12 / 10, 3), round(14 / 16, 3)]
+    assert result["ratios"]["site_rerun_agent_over_keepalived"] == round(13.0 / 13.0, 3)
+    assert "| site.yml, agent (turns) | current | 12.0 (11.0-13.0) | 13.0 (12.0-14.0) |" in table, table
+
+    # --parts site alone: no role runs, the ratios of the site only.
+    order.clear()
+    roles.part(["site"], 2, "abc", tmp_path, "make bench", env={})
+    result = json.loads((tmp_path / "roles.json").read_text())
+    assert all(log.startswith("roles-site-") for _collections, log in order)
+    assert "role_keepalived" not in result and set(result["ratios"]) == {
+        "site_rerun_agent_over_keepalived", "site_rerun_agent_over_keepalived_per_turn_median"}
 
 
 def test_an_unknown_bench_part_is_named_and_refused():
@@ -174,7 +194,7 @@ def test_an_unknown_bench_part_is_named_and_refused():
     from lab.bench import __main__ as bench  # noqa: PLC0415
 
     assert bench.bench_parts("drills,roles") == ["drills", "roles"]
-    wanted = "unknown part\\(s\\) 'helth'; choose from drills, health, idle, roles"
+    wanted = "unknown part\\(s\\) 'helth'; choose from drills, health, idle, roles, site"
     with pytest.raises(argparse.ArgumentTypeError, match=wanted):
         bench.bench_parts("drills,helth")
 

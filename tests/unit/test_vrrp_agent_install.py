@@ -3,7 +3,8 @@ are copied, then compiled by the node's Python (vrrp_agent_python), so that the 
 bytecode instead of compiling its modules at every start (the compiler's memory, about 2 MiB, would
 stay resident: issue 13's RSS goal). Bytecode is checked-hash, of the node's own cache tag, and
 nothing else is left in __pycache__; a rerun with everything in place changes nothing; only new code
-asks for a restart.
+asks for a restart. The R7 state directory the unit's ReadWritePaths names is read in the same round
+trip as the code, and created or mended only when it is not a root-owned 0755 directory.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ def install(tmp_path: Path) -> tuple[str, bool]:
                                         "vrrp_agent_python": sys.executable,
                                         "vrrp_agent_install_dir": str(tmp_path / "lib"),
                                         "vrrp_agent_cli": str(tmp_path / "sbin" / "havip-vrrp"),
+                                        "keepalived_state_dir": str(tmp_path / "state"),
                                         "restart_log": str(restart_log)})
     assert proc.returncode == 0, proc.stdout + proc.stderr
     return proc.stdout, restart_log.exists()
@@ -70,10 +72,14 @@ def test_the_install_compiles_once_and_only_new_code_restarts_the_agent(tmp_path
     are not repeated from a fresh install)."""
     cache = tmp_path / "lib/havip_vrrp/__pycache__"
 
+    state_dir = tmp_path / "state"
+
     # A fresh install: copied, compiled by the node's Python, loaded from bytecode; the agent starts.
+    # The state directory is created.
     _output, restart = install(tmp_path)
     assert restart
     assert_compiled_and_used(tmp_path)
+    assert state_dir.is_dir() and state_dir.stat().st_uid == 0 and state_dir.stat().st_mode & 0o7777 == 0o755
 
     # A rerun with everything in place changes nothing.
     output, restart = install(tmp_path)
@@ -97,13 +103,29 @@ def test_the_install_compiles_once_and_only_new_code_restarts_the_agent(tmp_path
     assert not restart
     assert_compiled_and_used(tmp_path)
 
-    # Bytecode of another Python, or of a module no longer shipped, is removed.
+    # Bytecode of another Python, or of a module no longer shipped, is removed. A file beside the
+    # modules that is not a module (it matches another of the find's patterns) is not the role's.
     (cache / "config.cpython-36.pyc").write_bytes(b"old")
     (cache / f"gone.{TAG}.pyc").write_bytes(b"old")
+    foreign = tmp_path / "lib/havip_vrrp/state"
+    foreign.write_text("not a module")
     output, restart = install(tmp_path)
     assert changed(output) == 2, output
     assert not restart
     assert_compiled_and_used(tmp_path)
+    assert foreign.read_text() == "not a module"
+    foreign.unlink()
+
+    # A state directory whose mode changed is mended, alone; one that is gone is created again.
+    state_dir.chmod(0o700)
+    output, restart = install(tmp_path)
+    assert changed(output) == 1, output
+    assert not restart
+    assert state_dir.stat().st_mode & 0o7777 == 0o755
+    state_dir.rmdir()
+    output, restart = install(tmp_path)
+    assert changed(output) == 1, output
+    assert state_dir.is_dir() and state_dir.stat().st_mode & 0o7777 == 0o755
 
     # A module edited on the node is replaced, compiled again, and restarts the agent.
     edited = tmp_path / "lib/havip_vrrp/config.py"

@@ -1,4 +1,4 @@
-"""Counts, per host, the task results and the module calls that reached the node (bench: --parts roles).
+"""Counts, per host, the task results and the module calls that reached the node (bench: --parts roles, site).
 
 A module call is a task (or loop item) that ran and whose action executes on the node: skipped
 results, controller-side actions (set_fact, assert, debug, include_*, validate_argument_spec, ...)
